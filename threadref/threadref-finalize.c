@@ -1,0 +1,383 @@
+/* threadref-finalize.c: ThreadFinalize, a finalizer for the thread that made
+ * it
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "threadref-finalize.h"
+#include "threadref-sentinel-private.h"
+
+/**
+ * ThreadFinalize:
+ *
+ * A function to run once when the thread that created it ends: the C
+ * counterpart of Python's `threadref.finalize(func, *args)`, itself a
+ * `weakref.finalize` for the current thread.
+ *
+ * A finalizer keeps itself alive until it has run or been detached, so the
+ * caller may drop its reference right after creating it. Its function runs
+ * exactly once, whichever comes first:
+ *
+ * - the thread ends: it runs on the ending thread, after every newer ref and
+ *   finalizer of that thread;
+ * - the process exits normally: if the exiting thread is its thread, as
+ *   above; otherwise on the exiting thread, if
+ *   [property@ThreadRef.Finalize:atexit] is %TRUE (the default);
+ * - [method@ThreadRef.Finalize.call] is called, from any thread: it runs
+ *   there and then.
+ *
+ * [method@ThreadRef.Finalize.detach] cancels it instead.
+ *
+ * ```c
+ * // on a worker thread: close this thread's connection when it ends
+ * Connection *conn = connection_open ();
+ * g_object_unref (thread_finalize_new ((ThreadFinalizeFunc) connection_close, conn, NULL));
+ * ```
+ *
+ * Since: 1.0
+ */
+struct _ThreadFinalize
+{
+  GObject            parent_instance;
+
+  ThreadRefNode      node;
+  ThreadFinalizeFunc func;
+  gpointer           user_data;
+  GDestroyNotify     destroy_notify;
+};
+
+G_DEFINE_FINAL_TYPE (ThreadFinalize, thread_finalize, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ALIVE,
+  PROP_ATEXIT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* See PendingRef in threadref-ref.c. */
+typedef struct {
+  gboolean           set;
+  ThreadFinalizeFunc func;
+  gpointer           user_data;
+  GDestroyNotify     destroy_notify;
+} PendingFinalize;
+
+static __thread PendingFinalize pending_finalize;
+
+static void
+thread_finalize_run_destroy_notify (ThreadFinalize *self)
+{
+  GDestroyNotify destroy_notify = self->destroy_notify;
+  gpointer user_data = self->user_data;
+
+  self->func = NULL;
+  self->user_data = NULL;
+  self->destroy_notify = NULL;
+
+  if (destroy_notify != NULL)
+    destroy_notify (user_data);
+}
+
+/* Drops the reference the finalizer held on itself since it was created. */
+static void
+thread_finalize_die (ThreadFinalize *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_unref (self);
+}
+
+/* The node's function, on whichever thread claimed the node. */
+static void
+thread_finalize_fire (gpointer data)
+{
+  ThreadFinalize *self = data;
+
+  if (self->func != NULL)
+    self->func (self->user_data);
+  thread_finalize_run_destroy_notify (self);
+
+  threadref_node_mark_done (&self->node);
+  thread_finalize_die (self);
+}
+
+static void
+thread_finalize_constructed (GObject *object)
+{
+  ThreadFinalize *self = THREAD_FINALIZE (object);
+
+  G_OBJECT_CLASS (thread_finalize_parent_class)->constructed (object);
+
+  if (pending_finalize.set)
+    {
+      self->func = pending_finalize.func;
+      self->user_data = pending_finalize.user_data;
+      self->destroy_notify = pending_finalize.destroy_notify;
+      pending_finalize = (PendingFinalize) { 0 };
+    }
+
+  /* Like weakref.finalize: alive until it has run or been detached. */
+  g_object_ref (self);
+  threadref_node_attach (&self->node,
+                         THREADREF_NODE_KIND_HOLDER | THREADREF_NODE_KIND_STAMPED,
+                         thread_finalize_fire, self, TRUE);
+}
+
+static void
+thread_finalize_finalize (GObject *object)
+{
+  ThreadFinalize *self = THREAD_FINALIZE (object);
+
+  threadref_node_release_holder (&self->node);
+
+  G_OBJECT_CLASS (thread_finalize_parent_class)->finalize (object);
+}
+
+static void
+thread_finalize_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  ThreadFinalize *self = THREAD_FINALIZE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ALIVE:
+      g_value_set_boolean (value, thread_finalize_is_alive (self));
+      break;
+
+    case PROP_ATEXIT:
+      g_value_set_boolean (value, thread_finalize_get_atexit (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+thread_finalize_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  ThreadFinalize *self = THREAD_FINALIZE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ATEXIT:
+      thread_finalize_set_atexit (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_ALIVE:
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+thread_finalize_class_init (ThreadFinalizeClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = thread_finalize_constructed;
+  object_class->finalize = thread_finalize_finalize;
+  object_class->get_property = thread_finalize_get_property;
+  object_class->set_property = thread_finalize_set_property;
+
+  /**
+   * ThreadFinalize:alive: (getter is_alive)
+   *
+   * Whether the finalizer has neither run nor been detached. It turns
+   * %FALSE, and is notified, when that happens; it never turns %TRUE again.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ALIVE] =
+    g_param_spec_boolean ("alive", NULL, NULL,
+                          TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * ThreadFinalize:atexit: (getter get_atexit) (setter set_atexit)
+   *
+   * Whether the finalizer runs at normal process exit while its thread still
+   * runs (on the exiting thread). A finalizer of the thread that calls
+   * `exit()` runs either way, since that thread ends.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ATEXIT] =
+    g_param_spec_boolean ("atexit", NULL, NULL,
+                          TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+thread_finalize_init (ThreadFinalize *self)
+{
+}
+
+/**
+ * thread_finalize_new: (constructor)
+ * @func: (scope notified) (closure user_data) (destroy destroy_notify):
+ *   the function to run once
+ * @user_data: data for @func
+ * @destroy_notify: (nullable): frees @user_data; runs once, after @func has
+ *   run or when the finalizer is detached
+ *
+ * Creates a finalizer for the calling thread. It holds a reference to itself
+ * until it has run or been detached, so the returned reference may be
+ * dropped at once.
+ *
+ * Returns: (transfer full): a new finalizer
+ *
+ * Since: 1.0
+ */
+ThreadFinalize *
+thread_finalize_new (ThreadFinalizeFunc func,
+                     gpointer           user_data,
+                     GDestroyNotify     destroy_notify)
+{
+  g_return_val_if_fail (func != NULL, NULL);
+
+  pending_finalize = (PendingFinalize) { TRUE, func, user_data, destroy_notify };
+
+  return g_object_new (THREAD_TYPE_FINALIZE, NULL);
+}
+
+/**
+ * thread_finalize_is_alive: (get-property alive)
+ * @self: a finalizer
+ *
+ * Tells whether @self has neither run nor been detached. Works from any
+ * thread. It is %FALSE while its function runs.
+ *
+ * Returns: %TRUE if the finalizer is still pending
+ *
+ * Since: 1.0
+ */
+gboolean
+thread_finalize_is_alive (ThreadFinalize *self)
+{
+  g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
+
+  return threadref_node_get_state (&self->node) == THREADREF_NODE_LIVE;
+}
+
+/**
+ * thread_finalize_call:
+ * @self: a finalizer
+ *
+ * If @self is alive, kills it and runs its function now, on the calling
+ * thread, then its destroy notify. Works from any thread; whatever races with
+ * it (the thread ending, process exit, another call or a detach), the
+ * function runs at most once.
+ *
+ * Returns: %TRUE if this call ran the function
+ *
+ * Since: 1.0
+ */
+gboolean
+thread_finalize_call (ThreadFinalize *self)
+{
+  g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
+
+  if (!threadref_node_claim (&self->node))
+    return FALSE;
+
+  thread_finalize_fire (self);
+  return TRUE;
+}
+
+/**
+ * thread_finalize_detach:
+ * @self: a finalizer
+ *
+ * If @self is alive, kills it without running its function; its destroy
+ * notify runs now, on the calling thread. Works from any thread.
+ *
+ * Returns: %TRUE if @self was alive
+ *
+ * Since: 1.0
+ */
+gboolean
+thread_finalize_detach (ThreadFinalize *self)
+{
+  g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
+
+  if (!threadref_node_cancel (&self->node))
+    return FALSE;
+
+  thread_finalize_run_destroy_notify (self);
+  thread_finalize_die (self);
+  return TRUE;
+}
+
+/**
+ * thread_finalize_dup_thread:
+ * @self: a finalizer
+ *
+ * Gets the thread that created @self, while it runs. This is about the
+ * thread, not the finalizer: a finalizer that was called or detached still
+ * returns its running thread.
+ *
+ * Returns: (transfer full) (nullable): the thread, or %NULL if it has ended
+ *
+ * Since: 1.0
+ */
+GThread *
+thread_finalize_dup_thread (ThreadFinalize *self)
+{
+  g_return_val_if_fail (THREAD_IS_FINALIZE (self), NULL);
+
+  return threadref_sentinel_dup_thread (self->node.sentinel);
+}
+
+/**
+ * thread_finalize_get_atexit: (get-property atexit)
+ * @self: a finalizer
+ *
+ * Gets [property@ThreadRef.Finalize:atexit].
+ *
+ * Returns: whether @self runs at process exit while its thread still runs
+ *
+ * Since: 1.0
+ */
+gboolean
+thread_finalize_get_atexit (ThreadFinalize *self)
+{
+  g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
+
+  return (g_atomic_int_get (&self->node.state) & THREADREF_NODE_AT_EXIT) != 0;
+}
+
+/**
+ * thread_finalize_set_atexit: (set-property atexit)
+ * @self: a finalizer
+ * @atexit: whether @self runs at process exit while its thread still runs
+ *
+ * Sets [property@ThreadRef.Finalize:atexit].
+ *
+ * Since: 1.0
+ */
+void
+thread_finalize_set_atexit (ThreadFinalize *self,
+                            gboolean        atexit)
+{
+  g_return_if_fail (THREAD_IS_FINALIZE (self));
+
+  atexit = !!atexit;
+  if (thread_finalize_get_atexit (self) == atexit)
+    return;
+
+  threadref_node_set_at_exit (&self->node, atexit);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATEXIT]);
+}

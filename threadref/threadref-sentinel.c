@@ -1,0 +1,529 @@
+/* threadref-sentinel.c: the per-thread anchor, its registrations, and how a
+ * lifetime ends
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <limits.h>
+
+#include "threadref-exit-private.h"
+#include "threadref-sentinel-private.h"
+#include "threadref-stamp-private.h"
+
+#ifndef PTHREAD_DESTRUCTOR_ITERATIONS
+# define PTHREAD_DESTRUCTOR_ITERATIONS 4
+#endif
+
+/*
+ * ThreadRefSentinel:
+ *
+ * One lifetime of one thread. It is reachable from its thread through
+ * sentinel_key while it is ALIVE, and from every holder node (ThreadRef,
+ * ThreadFinalize, ThreadAtExit handle) until that holder is released. It
+ * owns exactly one GObject reference on behalf of both: it is dropped when
+ * the sentinel has ENDED and no holder is left, whichever happens last.
+ */
+struct _ThreadRefSentinel
+{
+  GObject            parent_instance;
+
+  ThreadRefLock      lock;
+  guint              state;          /* atomic ThreadRefSentinelState; changed under lock */
+  ThreadRefNode     *newest;         /* under lock */
+  gsize              n_holders;      /* under lock */
+
+  GThread           *thread;         /* a reference taken when the lifetime began */
+  guint64            serial;         /* unique per lifetime, for hashing */
+
+  ThreadRefSentinel *registry_prev;  /* under registry_lock */
+  ThreadRefSentinel *registry_next;
+};
+
+G_DEFINE_FINAL_TYPE (ThreadRefSentinel, threadref_sentinel, G_TYPE_OBJECT)
+
+/* What this thread is doing with lifetimes. Lives in TLS rather than in a
+ * GPrivate because glibc clears pthread-key slots as it destroys them, while
+ * this must survive the whole of the thread's teardown. */
+typedef struct {
+  ThreadRefSentinel *ending;            /* lifetime being ended here; nested nodes join it */
+  guint              destructor_calls;  /* calls of sentinel_thread_ended on this thread */
+} ThreadState;
+
+static __thread ThreadState thread_state;
+
+static void sentinel_thread_ended (gpointer data);
+
+static GPrivate sentinel_key = G_PRIVATE_INIT (sentinel_thread_ended);
+
+/* Every sentinel that is still allocated, for process exit and fork. */
+static ThreadRefLock registry_lock = THREADREF_LOCK_INIT;
+static ThreadRefSentinel *registry_head;
+static guint64 registry_serial;
+
+static void
+registry_add (ThreadRefSentinel *self)
+{
+  threadref_lock (&registry_lock);
+  self->serial = ++registry_serial;
+  self->registry_next = registry_head;
+  if (registry_head != NULL)
+    registry_head->registry_prev = self;
+  registry_head = self;
+  threadref_unlock (&registry_lock);
+}
+
+static void
+registry_remove (ThreadRefSentinel *self)
+{
+  threadref_lock (&registry_lock);
+  if (self->registry_prev != NULL)
+    self->registry_prev->registry_next = self->registry_next;
+  else
+    registry_head = self->registry_next;
+  if (self->registry_next != NULL)
+    self->registry_next->registry_prev = self->registry_prev;
+  threadref_unlock (&registry_lock);
+}
+
+static void
+threadref_sentinel_finalize (GObject *object)
+{
+  ThreadRefSentinel *self = THREADREF_SENTINEL (object);
+
+  g_assert (self->newest == NULL);
+  g_assert (self->n_holders == 0);
+
+  registry_remove (self);
+  g_thread_unref (self->thread);
+
+  G_OBJECT_CLASS (threadref_sentinel_parent_class)->finalize (object);
+}
+
+static void
+threadref_sentinel_class_init (ThreadRefSentinelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = threadref_sentinel_finalize;
+}
+
+static void
+threadref_sentinel_init (ThreadRefSentinel *self)
+{
+  threadref_lock_init (&self->lock);
+  self->state = THREADREF_SENTINEL_ALIVE;
+}
+
+/* List operations; the caller holds self->lock. */
+
+static inline void
+list_push (ThreadRefSentinel *self,
+           ThreadRefNode     *node)
+{
+  node->newer = NULL;
+  node->older = self->newest;
+  if (self->newest != NULL)
+    self->newest->newer = node;
+  self->newest = node;
+}
+
+static inline void
+list_unlink (ThreadRefSentinel *self,
+             ThreadRefNode     *node)
+{
+  if (node->newer != NULL)
+    node->newer->older = node->older;
+  else
+    self->newest = node->older;
+  if (node->older != NULL)
+    node->older->newer = node->newer;
+  node->newer = node->older = NULL;
+}
+
+static inline void
+node_set_state_locked (ThreadRefNode      *node,
+                       ThreadRefNodeState  state)
+{
+  /* Only the holder of the sentinel's lock moves a node out of LIVE, and
+   * nobody touches the flag bits of a LIVE node without that lock. */
+  g_atomic_int_set (&node->state, (node->state & ~THREADREF_NODE_STATE_MASK) | state);
+}
+
+/* Unlinks a LIVE node for running it; the caller holds the lock. */
+static inline void
+node_claim_locked (ThreadRefSentinel *self,
+                   ThreadRefNode     *node)
+{
+  list_unlink (self, node);
+  node_set_state_locked (node,
+                         (node->kind & THREADREF_NODE_KIND_PIN) ? THREADREF_NODE_CLAIMED
+                                                                : THREADREF_NODE_FIRING);
+}
+
+/* Drops the sentinel's reference if it has ended and nothing holds it; the
+ * caller holds the lock and calls g_object_unref() after unlocking when this
+ * returns TRUE. */
+static inline gboolean
+sentinel_unused_locked (ThreadRefSentinel *self)
+{
+  return self->n_holders == 0 &&
+         g_atomic_int_get (&self->state) == THREADREF_SENTINEL_ENDED;
+}
+
+static ThreadRefSentinel *
+sentinel_new (void)
+{
+  ThreadRefSentinel *self;
+
+  threadref_exit_init ();
+
+  self = g_object_new (THREADREF_TYPE_SENTINEL, NULL);
+  /* Taken now: when the pthread-key destructors run, GLib's own per-thread
+   * GThread has usually been destroyed already, and g_thread_self() would
+   * make a new one. */
+  self->thread = g_thread_ref (g_thread_self ());
+  registry_add (self);
+
+  return self;
+}
+
+/* Finds the lifetime a registration on the calling thread belongs to,
+ * making one if needed. Sets *end_now if that new lifetime cannot be ended
+ * by anything later and must end right after the registration. */
+static ThreadRefSentinel *
+sentinel_get_current_slow (gboolean *end_now)
+{
+  ThreadRefSentinel *self;
+
+  /* Inside a callback of a lifetime that is ending: join it, so that it
+   * runs before the thread is gone (rule 7). */
+  if (thread_state.ending != NULL)
+    return thread_state.ending;
+
+  self = sentinel_new ();
+  g_private_set (&sentinel_key, self);
+
+  /* A registration from another library's pthread-key destructor after ours
+   * ran: glibc runs the destructor rounds at most
+   * PTHREAD_DESTRUCTOR_ITERATIONS times and then drops what is left without
+   * calling anything. Our destructor is called once per round from the round
+   * our key was first set in, so if it already ran that many times there is
+   * no later round to run this lifetime in. */
+  if (thread_state.destructor_calls >= PTHREAD_DESTRUCTOR_ITERATIONS)
+    *end_now = TRUE;
+  else if (threadref_exit_note_new_lifetime ())
+    *end_now = TRUE;
+
+  return self;
+}
+
+static inline ThreadRefSentinel *
+sentinel_get_current (gboolean *end_now)
+{
+  ThreadRefSentinel *self = g_private_get (&sentinel_key);
+
+  if (G_LIKELY (self != NULL))
+    return self;
+
+  return sentinel_get_current_slow (end_now);
+}
+
+static void sentinel_end (ThreadRefSentinel *self);
+
+void
+threadref_node_attach (ThreadRefNode     *node,
+                       ThreadRefNodeKind  kind,
+                       GDestroyNotify     func,
+                       gpointer           data,
+                       gboolean           at_exit)
+{
+  gboolean end_now = FALSE;
+  ThreadRefSentinel *self = sentinel_get_current (&end_now);
+
+  node->sentinel = self;
+  node->func = func;
+  node->data = data;
+  node->kind = kind;
+  /* Only nodes that may run at process exit need a place in the
+   * cross-thread order (a ThreadFinalize whose atexit flag starts FALSE may
+   * have it turned on later). */
+  node->stamp = (kind & THREADREF_NODE_KIND_STAMPED) ? threadref_stamp () : 0;
+  node->state = THREADREF_NODE_LIVE | (at_exit ? THREADREF_NODE_AT_EXIT : 0);
+
+  threadref_lock (&self->lock);
+  list_push (self, node);
+  if (kind & THREADREF_NODE_KIND_HOLDER)
+    self->n_holders++;
+  threadref_unlock (&self->lock);
+
+  if (G_UNLIKELY (end_now))
+    {
+      g_private_set (&sentinel_key, NULL);
+      sentinel_end (self);
+    }
+}
+
+gboolean
+threadref_node_cancel (ThreadRefNode *node)
+{
+  ThreadRefSentinel *self = node->sentinel;
+  ThreadRefNodeState state;
+
+  threadref_lock (&self->lock);
+  state = threadref_node_get_state (node);
+  if (state == THREADREF_NODE_LIVE)
+    {
+      list_unlink (self, node);
+      node_set_state_locked (node, THREADREF_NODE_DONE);
+    }
+  threadref_unlock (&self->lock);
+
+  if (state == THREADREF_NODE_LIVE)
+    return TRUE;
+
+  /* A firer unlinked this node and is about to take a strong reference on
+   * its object (see threadref_node_run()). That is a g_object_ref() away and
+   * blocks on nothing, so wait for it: returning now could let the object be
+   * finalized under the firer. */
+  while (threadref_node_get_state (node) == THREADREF_NODE_CLAIMED)
+    g_thread_yield ();
+
+  return FALSE;
+}
+
+gboolean
+threadref_node_claim (ThreadRefNode *node)
+{
+  ThreadRefSentinel *self = node->sentinel;
+  gboolean claimed = FALSE;
+
+  threadref_lock (&self->lock);
+  if (threadref_node_get_state (node) == THREADREF_NODE_LIVE)
+    {
+      list_unlink (self, node);
+      node_set_state_locked (node, THREADREF_NODE_FIRING);
+      claimed = TRUE;
+    }
+  threadref_unlock (&self->lock);
+
+  return claimed;
+}
+
+void
+threadref_node_set_at_exit (ThreadRefNode *node,
+                            gboolean       at_exit)
+{
+  ThreadRefSentinel *self = node->sentinel;
+
+  threadref_lock (&self->lock);
+  if (at_exit)
+    g_atomic_int_or (&node->state, THREADREF_NODE_AT_EXIT);
+  else
+    g_atomic_int_and (&node->state, ~(guint) THREADREF_NODE_AT_EXIT);
+  threadref_unlock (&self->lock);
+}
+
+void
+threadref_node_release_holder (ThreadRefNode *node)
+{
+  ThreadRefSentinel *self = node->sentinel;
+  gboolean unused;
+
+  g_assert (node->kind & THREADREF_NODE_KIND_HOLDER);
+
+  threadref_lock (&self->lock);
+  g_assert (self->n_holders > 0);
+  self->n_holders--;
+  unused = sentinel_unused_locked (self);
+  threadref_unlock (&self->lock);
+
+  if (unused)
+    g_object_unref (self);
+}
+
+void
+threadref_node_run (ThreadRefNode *node)
+{
+  if (node->kind & THREADREF_NODE_KIND_PIN)
+    {
+      /* The object may be in dispose on another thread right now, waiting
+       * in threadref_node_cancel() for exactly this reference. */
+      g_object_ref (node->data);
+      g_atomic_int_set (&node->state, THREADREF_NODE_FIRING);
+    }
+
+  node->func (node->data);
+
+  if (node->kind & THREADREF_NODE_KIND_PLAIN)
+    {
+      if (node->kind & THREADREF_NODE_KIND_NO_HANDLE)
+        g_free (node);
+      else if (threadref_node_mark_done (node) & THREADREF_NODE_HANDLE_GONE)
+        g_free (node);
+    }
+  /* Object nodes marked themselves DONE and dropped their reference in
+   * func: the node lives inside the object and may be gone now. */
+}
+
+/* Runs every node of a lifetime, newest first, on the calling thread, which
+ * must be the lifetime's own thread. Nodes attached meanwhile (by the
+ * callbacks, or from other threads to an ENDING lifetime) run too. */
+static void
+sentinel_end (ThreadRefSentinel *self)
+{
+  ThreadRefSentinel *outer = thread_state.ending;
+  gboolean unused = FALSE;
+
+  threadref_lock (&self->lock);
+  if (g_atomic_int_get (&self->state) == THREADREF_SENTINEL_ALIVE)
+    g_atomic_int_set (&self->state, THREADREF_SENTINEL_ENDING);
+  threadref_unlock (&self->lock);
+
+  thread_state.ending = self;
+
+  for (;;)
+    {
+      ThreadRefNode *node;
+
+      threadref_lock (&self->lock);
+      node = self->newest;
+      if (node == NULL)
+        break;
+      node_claim_locked (self, node);
+      threadref_unlock (&self->lock);
+
+      threadref_node_run (node);
+    }
+
+  /* Still locked. A nested call for the same lifetime (a callback that ends
+   * the current lifetime, or exit() from a callback) only drains; the
+   * outermost one, which is still running its loop, finishes. */
+  if (outer != self)
+    {
+      g_atomic_int_set (&self->state, THREADREF_SENTINEL_ENDED);
+      unused = sentinel_unused_locked (self);
+    }
+  threadref_unlock (&self->lock);
+
+  thread_state.ending = outer;
+
+  if (unused)
+    g_object_unref (self);
+}
+
+/* The GPrivate destroy notify: the thread is ending. glibc has already
+ * cleared our slot, so registrations made from here on find
+ * thread_state.ending first. */
+static void
+sentinel_thread_ended (gpointer data)
+{
+  thread_state.destructor_calls++;
+  sentinel_end (data);
+}
+
+void
+threadref_sentinel_end_current (void)
+{
+  ThreadRefSentinel *self;
+
+  /* Called from a callback of the lifetime that is ending: finish its
+   * nodes here; the teardown up the stack completes it. */
+  if (thread_state.ending != NULL)
+    sentinel_end (thread_state.ending);
+
+  self = g_private_get (&sentinel_key);
+  if (self != NULL)
+    {
+      g_private_set (&sentinel_key, NULL);
+      sentinel_end (self);
+    }
+}
+
+gboolean
+threadref_sentinel_is_alive (ThreadRefSentinel *self)
+{
+  return g_atomic_int_get (&self->state) == THREADREF_SENTINEL_ALIVE;
+}
+
+GThread *
+threadref_sentinel_dup_thread (ThreadRefSentinel *self)
+{
+  /* The caller is a holder, so self->thread stays valid; the state check is
+   * the linearisation point against the lifetime's end. */
+  if (!threadref_sentinel_is_alive (self))
+    return NULL;
+
+  return g_thread_ref (self->thread);
+}
+
+guint
+threadref_sentinel_hash (ThreadRefSentinel *self)
+{
+  guint64 serial = self->serial;
+
+  return (guint) (serial ^ (serial >> 32));
+}
+
+typedef struct {
+  guint64        stamp;
+  guint          index;   /* order of collection: newest first within a thread */
+  ThreadRefNode *node;
+} ClaimedNode;
+
+static gint
+claimed_node_newest_first (gconstpointer a,
+                           gconstpointer b)
+{
+  const ClaimedNode *ca = a;
+  const ClaimedNode *cb = b;
+
+  if (ca->stamp != cb->stamp)
+    return ca->stamp > cb->stamp ? -1 : 1;
+  return ca->index < cb->index ? -1 : (ca->index > cb->index);
+}
+
+GPtrArray *
+threadref_sentinel_claim_at_exit (void)
+{
+  GArray *claimed = g_array_new (FALSE, FALSE, sizeof (ClaimedNode));
+  GPtrArray *nodes;
+
+  threadref_lock (&registry_lock);
+  for (ThreadRefSentinel *self = registry_head; self != NULL; self = self->registry_next)
+    {
+      threadref_lock (&self->lock);
+      if (g_atomic_int_get (&self->state) == THREADREF_SENTINEL_ALIVE)
+        {
+          ThreadRefNode *node = self->newest;
+
+          while (node != NULL)
+            {
+              ThreadRefNode *older = node->older;
+
+              if (g_atomic_int_get (&node->state) == (THREADREF_NODE_LIVE | THREADREF_NODE_AT_EXIT))
+                {
+                  ClaimedNode c = { node->stamp, claimed->len, node };
+
+                  node_claim_locked (self, node);
+                  g_array_append_val (claimed, c);
+                }
+              node = older;
+            }
+        }
+      threadref_unlock (&self->lock);
+    }
+  threadref_unlock (&registry_lock);
+
+  /* Ties keep collection order, so nodes of one thread keep their list
+   * order even if two stamps are equal. */
+  g_array_sort (claimed, claimed_node_newest_first);
+
+  nodes = g_ptr_array_sized_new (claimed->len);
+  for (guint i = 0; i < claimed->len; i++)
+    g_ptr_array_add (nodes, g_array_index (claimed, ClaimedNode, i).node);
+  g_array_free (claimed, TRUE);
+
+  return nodes;
+}

@@ -1,0 +1,19 @@
+/* threadref.h: weak references to threads, and finalizers that run when a
+ * thread ends
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#define THREADREF_INSIDE
+
+#include <glib-object.h>
+
+#include <threadref-version.h>
+#include "threadref-version-macros.h"
+#include "threadref-at-exit.h"
+#include "threadref-finalize.h"
+#include "threadref-ref.h"
+
+#undef THREADREF_INSIDE
