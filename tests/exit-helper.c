@@ -1,0 +1,305 @@
+/* exit-helper.c: programs that exit with live registrations, run by
+ * test-exit.c as subprocesses (rule 9)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Usage: exit-helper SCENARIO. Every callback prints "LABEL@THREAD" on its
+ * own line, THREAD being "main", "W" (the scenario's worker) or "W2".
+ */
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <threadref.h>
+
+static pthread_t main_thread;
+static pthread_t worker_thread;
+static pthread_t worker2_thread;
+
+static GMutex lock;
+static GCond cond;
+static gint step;
+
+static const char *
+thread_name (void)
+{
+  pthread_t self = pthread_self ();
+
+  if (pthread_equal (self, main_thread))
+    return "main";
+  if (pthread_equal (self, worker_thread))
+    return "W";
+  if (pthread_equal (self, worker2_thread))
+    return "W2";
+  return "other";
+}
+
+static void
+print_label (gpointer data)
+{
+  printf ("%s@%s\n", (const char *) data, thread_name ());
+}
+
+static void
+print_ref_label (ThreadRef *ref,
+                 gpointer   data)
+{
+  print_label (data);
+}
+
+static void
+fin (const char *label,
+     gboolean    atexit_flag)
+{
+  ThreadFinalize *f = thread_finalize_new (print_label, (gpointer) label, NULL);
+
+  thread_finalize_set_atexit (f, atexit_flag);
+  g_object_unref (f);
+}
+
+static ThreadRef *kept_refs[4];
+
+static void
+kept_ref (const char *label)
+{
+  /* Never released: it must stay alive to fire. */
+  for (guint i = 0; i < G_N_ELEMENTS (kept_refs); i++)
+    if (g_atomic_pointer_compare_and_exchange (&kept_refs[i], NULL, (gpointer) 1))
+      {
+        kept_refs[i] = thread_ref_new (print_ref_label, (gpointer) label, NULL);
+        return;
+      }
+  g_assert_not_reached ();
+}
+
+static void
+wait_for_step (gint n)
+{
+  g_mutex_lock (&lock);
+  while (step < n)
+    g_cond_wait (&cond, &lock);
+  g_mutex_unlock (&lock);
+}
+
+static void
+set_step (gint n)
+{
+  g_mutex_lock (&lock);
+  step = n;
+  g_cond_broadcast (&cond);
+  g_mutex_unlock (&lock);
+}
+
+static G_NORETURN void
+block_forever (void)
+{
+  for (;;)
+    pause ();
+}
+
+/* main-return, main-exit: everything of the exiting thread runs, newest
+ * first, whatever its atexit flag. */
+static void
+register_on_main (void)
+{
+  kept_ref ("ref0");
+  fin ("fin1", TRUE);
+  fin ("fin2", FALSE);
+  thread_at_exit (print_label, "plain3", THREAD_AT_EXIT_DEFAULT);
+  thread_at_exit (print_label, "plain4", THREAD_AT_EXIT_THREAD_ONLY);
+}
+
+/* other-threads: a worker still runs at exit; only its atexit registrations
+ * run, after the exiting thread's own. */
+static gpointer
+other_threads_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  fin ("wA", TRUE);
+  fin ("wB", FALSE);
+  kept_ref ("wR");
+  thread_at_exit (print_label, "wP", THREAD_AT_EXIT_DEFAULT);
+  thread_at_exit (print_label, "wQ", THREAD_AT_EXIT_THREAD_ONLY);
+  set_step (1);
+  block_forever ();
+}
+
+/* cross-thread-order: creation alternates between two workers. */
+static gpointer
+order_worker (gpointer data)
+{
+  gboolean first = GPOINTER_TO_INT (data);
+
+  if (first)
+    {
+      worker_thread = pthread_self ();
+      fin ("x1", TRUE);
+      set_step (1);
+      wait_for_step (2);
+      fin ("x3", TRUE);
+      set_step (3);
+    }
+  else
+    {
+      worker2_thread = pthread_self ();
+      wait_for_step (1);
+      fin ("x2", TRUE);
+      set_step (2);
+      wait_for_step (3);
+      fin ("x4", TRUE);
+      set_step (4);
+    }
+  block_forever ();
+}
+
+/* exit-from-thread: a worker calls exit() while main waits. */
+static gpointer
+exiting_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  fin ("w1", TRUE);
+  kept_ref ("w2");
+  fflush (stdout);
+  exit (3);
+}
+
+/* exit-in-callback: a finalizer calls exit() while its thread ends. */
+static void
+call_exit (gpointer data)
+{
+  print_label (data);
+  exit (0);
+}
+
+static gpointer
+exit_in_callback_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  fin ("a", TRUE);
+  g_object_unref (thread_finalize_new (call_exit, "b", NULL));
+  fin ("c", TRUE);
+  return NULL;
+}
+
+/* nested-at-exit: finalizers that create finalizers while exit runs them. */
+static void
+create_inner (gpointer data)
+{
+  print_label (data);
+  fin (g_strconcat (data, "-inner", NULL), TRUE);
+}
+
+static gpointer
+nested_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  g_object_unref (thread_finalize_new (create_inner, "wouter", NULL));
+  set_step (1);
+  block_forever ();
+}
+
+/* late-atexit: a handler that runs after threadref's (it was installed
+ * before threadref's first use) registers on the exiting thread. */
+static void
+late_handler (void)
+{
+  printf ("late-handler@%s\n", thread_name ());
+  fin ("late", TRUE);
+}
+
+/* main-pthread-exit: the main thread ends with pthread_exit() while another
+ * thread keeps the process alive. */
+static gpointer
+outlive_main (gpointer data)
+{
+  worker_thread = pthread_self ();
+  g_usleep (100 * 1000);
+  printf ("worker-done@%s\n", thread_name ());
+  return NULL;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *scenario;
+
+  if (argc != 2)
+    {
+      fprintf (stderr, "usage: %s SCENARIO\n", argv[0]);
+      return 2;
+    }
+  scenario = argv[1];
+  main_thread = pthread_self ();
+  setvbuf (stdout, NULL, _IOLBF, 0);
+
+  if (strcmp (scenario, "late-atexit") == 0)
+    atexit (late_handler);
+
+  if (strcmp (scenario, "main-return") == 0)
+    {
+      register_on_main ();
+      return 0;
+    }
+  else if (strcmp (scenario, "main-exit") == 0)
+    {
+      register_on_main ();
+      exit (0);
+    }
+  else if (strcmp (scenario, "other-threads") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", other_threads_worker, NULL));
+      wait_for_step (1);
+      fin ("mC", TRUE);
+      return 0;
+    }
+  else if (strcmp (scenario, "cross-thread-order") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", order_worker, GINT_TO_POINTER (TRUE)));
+      g_thread_unref (g_thread_new ("W2", order_worker, GINT_TO_POINTER (FALSE)));
+      wait_for_step (4);
+      return 0;
+    }
+  else if (strcmp (scenario, "exit-from-thread") == 0)
+    {
+      fin ("m1", TRUE);
+      fin ("m2", FALSE);
+      g_thread_join (g_thread_new ("W", exiting_worker, NULL));
+      g_assert_not_reached ();
+    }
+  else if (strcmp (scenario, "exit-in-callback") == 0)
+    {
+      fin ("m", TRUE);
+      g_thread_join (g_thread_new ("W", exit_in_callback_worker, NULL));
+      g_assert_not_reached ();
+    }
+  else if (strcmp (scenario, "nested-at-exit") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", nested_worker, NULL));
+      wait_for_step (1);
+      g_object_unref (thread_finalize_new (create_inner, "outer", NULL));
+      return 0;
+    }
+  else if (strcmp (scenario, "underscore-exit") == 0)
+    {
+      register_on_main ();
+      _exit (0);
+    }
+  else if (strcmp (scenario, "late-atexit") == 0)
+    {
+      fin ("early", TRUE);
+      return 0;
+    }
+  else if (strcmp (scenario, "main-pthread-exit") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", outlive_main, NULL));
+      fin ("m", TRUE);
+      pthread_exit (NULL);
+    }
+
+  fprintf (stderr, "unknown scenario %s\n", scenario);
+  return 2;
+}

@@ -1,0 +1,165 @@
+/* test-at-exit.c: the plain C path
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <threadref.h>
+
+#include "test-util.h"
+
+typedef struct {
+  Counter       counter;
+  pthread_t     worker;
+  ThreadAtExit *handle;
+  gboolean      cancel_inside;
+} PlainData;
+
+static gpointer
+register_plain (gpointer data)
+{
+  PlainData *d = data;
+
+  d->worker = pthread_self ();
+  thread_at_exit (counter_finalize_func, &d->counter, THREAD_AT_EXIT_DEFAULT);
+  d->handle = thread_at_exit_add (counter_finalize_func, &d->counter, THREAD_AT_EXIT_THREAD_ONLY);
+  if (d->cancel_inside)
+    {
+      g_assert_true (thread_at_exit_cancel (d->handle));
+      d->handle = NULL;
+    }
+  return NULL;
+}
+
+static void
+test_at_exit_fires (void)
+{
+  PlainData d = { 0 };
+
+  g_test_summary ("Plain registrations run once on their ending thread; "
+                  "cancelling afterwards returns FALSE");
+
+  run_in_thread (register_plain, &d);
+  g_assert_cmpint (d.counter.calls, ==, 2);
+  g_assert_true (pthread_equal (d.counter.last_thread, d.worker));
+  g_assert_false (thread_at_exit_cancel (d.handle));
+}
+
+static void
+test_at_exit_cancel_on_thread (void)
+{
+  PlainData d = { .cancel_inside = TRUE };
+
+  g_test_summary ("A registration cancelled on its own thread never runs");
+
+  run_in_thread (register_plain, &d);
+  g_assert_cmpint (d.counter.calls, ==, 1);
+}
+
+typedef struct {
+  Counter       counter;
+  ThreadAtExit *handle;
+  GMutex        mutex;
+  GCond         cond;
+  gint          stage;
+} RemoteData;
+
+static gpointer
+register_and_wait (gpointer data)
+{
+  RemoteData *d = data;
+
+  d->handle = thread_at_exit_add (counter_finalize_func, &d->counter, THREAD_AT_EXIT_DEFAULT);
+  g_mutex_lock (&d->mutex);
+  d->stage = 1;
+  g_cond_broadcast (&d->cond);
+  while (d->stage < 2)
+    g_cond_wait (&d->cond, &d->mutex);
+  g_mutex_unlock (&d->mutex);
+  return NULL;
+}
+
+static void
+test_at_exit_cancel_from_other_thread (void)
+{
+  RemoteData d = { 0 };
+  GThread *thread;
+
+  g_test_summary ("A registration cancelled from another thread while its "
+                  "thread runs never runs");
+
+  g_mutex_init (&d.mutex);
+  g_cond_init (&d.cond);
+  thread = g_thread_new ("plain", register_and_wait, &d);
+  g_mutex_lock (&d.mutex);
+  while (d.stage < 1)
+    g_cond_wait (&d.cond, &d.mutex);
+  g_mutex_unlock (&d.mutex);
+
+  g_assert_true (thread_at_exit_cancel (d.handle));
+
+  g_mutex_lock (&d.mutex);
+  d.stage = 2;
+  g_cond_broadcast (&d.cond);
+  g_mutex_unlock (&d.mutex);
+  g_thread_join (thread);
+
+  g_assert_cmpint (d.counter.calls, ==, 0);
+  g_mutex_clear (&d.mutex);
+  g_cond_clear (&d.cond);
+}
+
+typedef struct {
+  guint n;
+  guint sum;
+} ManyPlain;
+
+static void
+add_one (gpointer data)
+{
+  ((ManyPlain *) data)->sum++;
+}
+
+static gpointer
+register_many_plain (gpointer data)
+{
+  ManyPlain *m = data;
+  ThreadAtExit **handles = g_new (ThreadAtExit *, m->n);
+
+  for (guint i = 0; i < m->n; i++)
+    handles[i] = thread_at_exit_add (add_one, m, THREAD_AT_EXIT_DEFAULT);
+  /* Cancel every other one, oldest first. */
+  for (guint i = 0; i < m->n; i += 2)
+    g_assert_true (thread_at_exit_cancel (handles[i]));
+  /* The rest are given back after they ran (see below). */
+  return handles;
+}
+
+static void
+test_at_exit_many (void)
+{
+  ManyPlain m = { 100000, 0 };
+  ThreadAtExit **handles;
+
+  g_test_summary ("100 000 cancellable registrations, half cancelled out of "
+                  "order: the other half runs");
+
+  handles = g_thread_join (g_thread_new ("plain-many", register_many_plain, &m));
+  g_assert_cmpuint (m.sum, ==, m.n / 2);
+  for (guint i = 1; i < m.n; i += 2)
+    g_assert_false (thread_at_exit_cancel (handles[i]));
+  g_free (handles);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/threadref/at-exit/fires", test_at_exit_fires);
+  g_test_add_func ("/threadref/at-exit/cancel-on-thread", test_at_exit_cancel_on_thread);
+  g_test_add_func ("/threadref/at-exit/cancel-from-other-thread", test_at_exit_cancel_from_other_thread);
+  g_test_add_func ("/threadref/at-exit/many", test_at_exit_many);
+
+  return g_test_run ();
+}

@@ -1,0 +1,137 @@
+/* test-exit.c: process exit (rule 9), through exit-helper subprocesses
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <gio/gio.h>
+#include <sys/wait.h>
+
+static void
+run_helper (const char *scenario,
+            const char *expected_stdout,
+            gint        expected_status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autofree char *helper = g_test_build_filename (G_TEST_BUILT, "exit-helper", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                           &error, helper, scenario, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+
+  g_test_message ("%s: stdout:\n%s", scenario, out);
+  if (err != NULL && *err != '\0')
+    g_test_message ("%s: stderr:\n%s", scenario, err);
+
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, expected_status);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpstr (out, ==, expected_stdout);
+}
+
+static void
+test_exit_main_return (void)
+{
+  g_test_summary ("Returning from main() ends the main thread: all its refs "
+                  "and finalizers run on it, newest first, whatever their "
+                  "atexit flag");
+  run_helper ("main-return", "plain4@main\nplain3@main\nfin2@main\nfin1@main\nref0@main\n", 0);
+}
+
+static void
+test_exit_main_exit (void)
+{
+  g_test_summary ("exit() on the main thread does the same");
+  run_helper ("main-exit", "plain4@main\nplain3@main\nfin2@main\nfin1@main\nref0@main\n", 0);
+}
+
+static void
+test_exit_other_threads (void)
+{
+  g_test_summary ("At exit, finalizers of a thread that still runs run on the "
+                  "exiting thread if their atexit flag is TRUE, after the "
+                  "exiting thread's own; refs and atexit=FALSE ones do not");
+  run_helper ("other-threads", "mC@main\nwP@main\nwA@main\n", 0);
+}
+
+static void
+test_exit_cross_thread_order (void)
+{
+  g_test_summary ("At exit, finalizers of other threads run newest first "
+                  "across threads");
+  run_helper ("cross-thread-order", "x4@main\nx3@main\nx2@main\nx1@main\n", 0);
+}
+
+static void
+test_exit_from_thread (void)
+{
+  g_test_summary ("exit() from a non-main thread while main runs: that thread "
+                  "ends (all of its registrations run on it), then main's "
+                  "atexit finalizers run on it too");
+  run_helper ("exit-from-thread", "w2@W\nw1@W\nm1@W\n", 3);
+}
+
+static void
+test_exit_in_callback (void)
+{
+  g_test_summary ("exit() called by a finalizer while its thread ends: the "
+                  "thread's remaining finalizers still run, then the other "
+                  "threads' ones, and the exit status is kept");
+  run_helper ("exit-in-callback", "c@W\nb@W\na@W\nm@W\n", 0);
+}
+
+static void
+test_exit_nested (void)
+{
+  g_test_summary ("A finalizer run at exit that creates another finalizer: "
+                  "the new one runs too, right after it");
+  run_helper ("nested-at-exit",
+              "outer@main\nouter-inner@main\nwouter@main\nwouter-inner@main\n", 0);
+}
+
+static void
+test_exit_underscore_exit (void)
+{
+  g_test_summary ("_exit() runs nothing and does not crash");
+  run_helper ("underscore-exit", "", 0);
+}
+
+static void
+test_exit_late_atexit (void)
+{
+  g_test_summary ("A registration made on the exiting thread after threadref's "
+                  "exit handler ran (from an older atexit handler) still runs");
+  run_helper ("late-atexit", "early@main\nlate-handler@main\nlate@main\n", 0);
+}
+
+static void
+test_exit_main_pthread_exit (void)
+{
+  g_test_summary ("A main thread that ends with pthread_exit() runs its "
+                  "finalizers once, as any thread, on itself");
+  run_helper ("main-pthread-exit", "m@main\nworker-done@W\n", 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/threadref/exit/main-return", test_exit_main_return);
+  g_test_add_func ("/threadref/exit/main-exit", test_exit_main_exit);
+  g_test_add_func ("/threadref/exit/other-threads", test_exit_other_threads);
+  g_test_add_func ("/threadref/exit/cross-thread-order", test_exit_cross_thread_order);
+  g_test_add_func ("/threadref/exit/exit-from-thread", test_exit_from_thread);
+  g_test_add_func ("/threadref/exit/exit-in-callback", test_exit_in_callback);
+  g_test_add_func ("/threadref/exit/nested", test_exit_nested);
+  g_test_add_func ("/threadref/exit/underscore-exit", test_exit_underscore_exit);
+  g_test_add_func ("/threadref/exit/late-atexit", test_exit_late_atexit);
+  g_test_add_func ("/threadref/exit/main-pthread-exit", test_exit_main_pthread_exit);
+
+  return g_test_run ();
+}

@@ -1,0 +1,274 @@
+/* test-finalize.c: ThreadFinalize (rules 1-5)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <threadref.h>
+
+#include "test-util.h"
+
+typedef struct {
+  Counter         counter;
+  ThreadFinalize *fin;       /* weak: the finalizer keeps itself alive */
+  pthread_t       worker;
+} DropFixture;
+
+static gpointer
+make_and_drop_finalizer (gpointer data)
+{
+  DropFixture *f = data;
+  ThreadFinalize *fin = thread_finalize_new (counter_finalize_func, &f->counter, counter_destroy);
+
+  f->worker = pthread_self ();
+  f->fin = fin;
+  g_object_add_weak_pointer (G_OBJECT (fin), (gpointer *) &f->fin);
+  g_object_unref (fin);
+
+  /* Still alive with no reference of ours. */
+  g_assert_nonnull (f->fin);
+  g_assert_true (thread_finalize_is_alive (f->fin));
+  return NULL;
+}
+
+static void
+test_finalize_keeps_itself_alive (void)
+{
+  DropFixture f = { 0 };
+
+  g_test_summary ("A finalizer whose creator dropped it at once still runs "
+                  "once on its ending thread, then is released");
+
+  run_in_thread (make_and_drop_finalizer, &f);
+
+  g_assert_cmpint (f.counter.calls, ==, 1);
+  g_assert_cmpint (f.counter.destroys, ==, 1);
+  g_assert_true (pthread_equal (f.counter.last_thread, f.worker));
+  g_assert_null (f.fin);
+}
+
+typedef struct {
+  Counter         counter;
+  ThreadFinalize *fin;
+  GMutex          mutex;
+  GCond           cond;
+  gboolean        made;
+  gboolean        may_end;
+} HeldFixture;
+
+static gpointer
+make_finalizer_and_wait (gpointer data)
+{
+  HeldFixture *f = data;
+
+  f->fin = thread_finalize_new (counter_finalize_func, &f->counter, counter_destroy);
+
+  g_mutex_lock (&f->mutex);
+  f->made = TRUE;
+  g_cond_broadcast (&f->cond);
+  while (!f->may_end)
+    g_cond_wait (&f->cond, &f->mutex);
+  g_mutex_unlock (&f->mutex);
+  return NULL;
+}
+
+static GThread *
+held_start (HeldFixture *f)
+{
+  GThread *thread;
+
+  g_mutex_init (&f->mutex);
+  g_cond_init (&f->cond);
+  thread = g_thread_new ("finalize-worker", make_finalizer_and_wait, f);
+  g_mutex_lock (&f->mutex);
+  while (!f->made)
+    g_cond_wait (&f->cond, &f->mutex);
+  g_mutex_unlock (&f->mutex);
+  return thread;
+}
+
+static void
+held_end (HeldFixture *f,
+          GThread     *thread)
+{
+  g_mutex_lock (&f->mutex);
+  f->may_end = TRUE;
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->mutex);
+  g_thread_join (thread);
+  g_mutex_clear (&f->mutex);
+  g_cond_clear (&f->cond);
+}
+
+static void
+test_finalize_call (void)
+{
+  HeldFixture f = { 0 };
+  GThread *thread = held_start (&f);
+  GThread *dup;
+
+  g_test_summary ("call() runs the function once, on the calling thread, "
+                  "from any thread; later calls and the thread's end do not");
+
+  g_assert_true (thread_finalize_is_alive (f.fin));
+  g_assert_true (thread_finalize_call (f.fin));
+  g_assert_cmpint (f.counter.calls, ==, 1);
+  g_assert_cmpint (f.counter.destroys, ==, 1);
+  g_assert_true (pthread_equal (f.counter.last_thread, pthread_self ()));
+  g_assert_false (thread_finalize_is_alive (f.fin));
+  g_assert_false (thread_finalize_call (f.fin));
+  g_assert_false (thread_finalize_detach (f.fin));
+
+  /* dup_thread is about the thread, which still runs. */
+  dup = thread_finalize_dup_thread (f.fin);
+  g_assert_true (dup == thread);
+  g_thread_unref (dup);
+
+  held_end (&f, thread);
+  g_assert_cmpint (f.counter.calls, ==, 1);
+  g_assert_cmpint (f.counter.destroys, ==, 1);
+  g_assert_null (thread_finalize_dup_thread (f.fin));
+  g_object_unref (f.fin);
+}
+
+static void
+test_finalize_detach (void)
+{
+  HeldFixture f = { 0 };
+  GThread *thread = held_start (&f);
+
+  g_test_summary ("detach() kills the finalizer without running it; its "
+                  "destroy notify runs then, once");
+
+  g_assert_true (thread_finalize_detach (f.fin));
+  g_assert_cmpint (f.counter.calls, ==, 0);
+  g_assert_cmpint (f.counter.destroys, ==, 1);
+  g_assert_false (thread_finalize_is_alive (f.fin));
+  g_assert_false (thread_finalize_detach (f.fin));
+  g_assert_false (thread_finalize_call (f.fin));
+
+  held_end (&f, thread);
+  g_assert_cmpint (f.counter.calls, ==, 0);
+  g_assert_cmpint (f.counter.destroys, ==, 1);
+  g_object_unref (f.fin);
+}
+
+static void
+test_finalize_after_end (void)
+{
+  HeldFixture f = { 0 };
+  GThread *thread = held_start (&f);
+
+  g_test_summary ("After its thread ended, a kept finalizer is dead: call() "
+                  "and detach() return FALSE and run nothing");
+
+  held_end (&f, thread);
+  g_assert_cmpint (f.counter.calls, ==, 1);
+  g_assert_false (thread_finalize_is_alive (f.fin));
+  g_assert_false (thread_finalize_call (f.fin));
+  g_assert_false (thread_finalize_detach (f.fin));
+  g_assert_null (thread_finalize_dup_thread (f.fin));
+  g_assert_cmpint (f.counter.calls, ==, 1);
+  g_assert_cmpint (f.counter.destroys, ==, 1);
+  g_object_unref (f.fin);
+}
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              gpointer    data)
+{
+  (*(gint *) data)++;
+}
+
+static void
+noop (gpointer data)
+{
+}
+
+static void
+test_finalize_atexit_property (void)
+{
+  ThreadFinalize *fin = thread_finalize_new (noop, NULL, NULL);
+  gint notifies = 0;
+  gboolean value = FALSE;
+
+  g_test_summary ("atexit defaults to TRUE, can be set through the accessor "
+                  "and the property, and is notified only on change");
+
+  g_signal_connect (fin, "notify::atexit", G_CALLBACK (count_notify), &notifies);
+
+  g_assert_true (thread_finalize_get_atexit (fin));
+  thread_finalize_set_atexit (fin, TRUE);
+  g_assert_cmpint (notifies, ==, 0);
+  thread_finalize_set_atexit (fin, FALSE);
+  g_assert_false (thread_finalize_get_atexit (fin));
+  g_assert_cmpint (notifies, ==, 1);
+  g_object_set (fin, "atexit", TRUE, NULL);
+  g_object_get (fin, "atexit", &value, NULL);
+  g_assert_true (value);
+  g_assert_cmpint (notifies, ==, 2);
+
+  g_assert_true (thread_finalize_detach (fin));
+  g_object_unref (fin);
+}
+
+typedef struct {
+  ThreadFinalize *fin;
+  gboolean        alive_inside;
+  gint            alive_notifies;
+} InsideData;
+
+static void
+check_alive_inside (gpointer data)
+{
+  InsideData *d = data;
+
+  d->alive_inside = thread_finalize_is_alive (d->fin);
+}
+
+static void
+test_finalize_alive_and_notify (void)
+{
+  InsideData d = { 0 };
+
+  g_test_summary ("A finalizer is dead while its function runs, and "
+                  "notify::alive is emitted once when it dies");
+
+  d.fin = thread_finalize_new (check_alive_inside, &d, NULL);
+  g_signal_connect (d.fin, "notify::alive", G_CALLBACK (count_notify), &d.alive_notifies);
+  g_assert_true (thread_finalize_call (d.fin));
+  g_assert_false (d.alive_inside);
+  g_assert_cmpint (d.alive_notifies, ==, 1);
+  g_object_unref (d.fin);
+}
+
+static void
+test_finalize_bare_g_object_new (void)
+{
+  ThreadFinalize *fin = g_object_new (THREAD_TYPE_FINALIZE, NULL);
+
+  g_test_summary ("g_object_new() without a function (as language bindings "
+                  "may do) makes a harmless finalizer that runs nothing");
+
+  g_assert_true (thread_finalize_is_alive (fin));
+  g_assert_true (thread_finalize_call (fin));
+  g_assert_false (thread_finalize_is_alive (fin));
+  g_object_unref (fin);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/threadref/finalize/keeps-itself-alive", test_finalize_keeps_itself_alive);
+  g_test_add_func ("/threadref/finalize/call", test_finalize_call);
+  g_test_add_func ("/threadref/finalize/detach", test_finalize_detach);
+  g_test_add_func ("/threadref/finalize/after-end", test_finalize_after_end);
+  g_test_add_func ("/threadref/finalize/atexit-property", test_finalize_atexit_property);
+  g_test_add_func ("/threadref/finalize/alive-and-notify", test_finalize_alive_and_notify);
+  g_test_add_func ("/threadref/finalize/bare-g-object-new", test_finalize_bare_g_object_new);
+
+  return g_test_run ();
+}
