@@ -110,4 +110,7 @@ void               threadref_sentinel_end_current (void);
  * are FIRING; run each with threadref_node_run(). */
 GPtrArray         *threadref_sentinel_claim_at_exit (void);
 
+/* For tests: how many sentinels are allocated right now. */
+guint              threadref_sentinel_count_allocated (void);
+
 G_END_DECLS

@@ -527,3 +527,16 @@ threadref_sentinel_claim_at_exit (void)
 
   return nodes;
 }
+
+guint
+threadref_sentinel_count_allocated (void)
+{
+  guint n = 0;
+
+  threadref_lock (&registry_lock);
+  for (ThreadRefSentinel *self = registry_head; self != NULL; self = self->registry_next)
+    n++;
+  threadref_unlock (&registry_lock);
+
+  return n;
+}
