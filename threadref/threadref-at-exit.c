@@ -105,8 +105,7 @@ thread_at_exit_cancel (ThreadAtExit *handle)
   g_return_val_if_fail (handle != NULL, FALSE);
 
   node = &handle->node;
-  cancelled = threadref_node_cancel (node);
-  threadref_node_release_holder (node);
+  cancelled = threadref_node_cancel_and_release (node);
 
   /* Not cancelled: the firer may still be using the node. Whichever of us
    * comes second frees it (see threadref_node_run()). */

@@ -108,9 +108,9 @@ thread_finalize_fire (gpointer data)
 static void
 thread_finalize_constructed (GObject *object)
 {
-  ThreadFinalize *self = THREAD_FINALIZE (object);
+  ThreadFinalize *self = (ThreadFinalize *) object;
 
-  G_OBJECT_CLASS (thread_finalize_parent_class)->constructed (object);
+  ((GObjectClass *) thread_finalize_parent_class)->constructed (object);
 
   if (pending_finalize.set)
     {
@@ -130,11 +130,11 @@ thread_finalize_constructed (GObject *object)
 static void
 thread_finalize_finalize (GObject *object)
 {
-  ThreadFinalize *self = THREAD_FINALIZE (object);
+  ThreadFinalize *self = (ThreadFinalize *) object;
 
   threadref_node_release_holder (&self->node);
 
-  G_OBJECT_CLASS (thread_finalize_parent_class)->finalize (object);
+  ((GObjectClass *) thread_finalize_parent_class)->finalize (object);
 }
 
 static void
@@ -143,7 +143,7 @@ thread_finalize_get_property (GObject    *object,
                               GValue     *value,
                               GParamSpec *pspec)
 {
-  ThreadFinalize *self = THREAD_FINALIZE (object);
+  ThreadFinalize *self = (ThreadFinalize *) object;
 
   switch (prop_id)
     {
@@ -166,7 +166,7 @@ thread_finalize_set_property (GObject      *object,
                               const GValue *value,
                               GParamSpec   *pspec)
 {
-  ThreadFinalize *self = THREAD_FINALIZE (object);
+  ThreadFinalize *self = (ThreadFinalize *) object;
 
   switch (prop_id)
     {

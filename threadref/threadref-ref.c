@@ -105,9 +105,9 @@ thread_ref_fire (gpointer data)
 static void
 thread_ref_constructed (GObject *object)
 {
-  ThreadRef *self = THREAD_REF (object);
+  ThreadRef *self = (ThreadRef *) object;
 
-  G_OBJECT_CLASS (thread_ref_parent_class)->constructed (object);
+  ((GObjectClass *) thread_ref_parent_class)->constructed (object);
 
   if (pending_ref.set)
     {
@@ -125,7 +125,7 @@ thread_ref_constructed (GObject *object)
 static void
 thread_ref_dispose (GObject *object)
 {
-  ThreadRef *self = THREAD_REF (object);
+  ThreadRef *self = (ThreadRef *) object;
 
   /* The last reference is going while the thread runs: like a dropped
    * weakref.ref, the callback will never run. Must happen here, while the
@@ -135,17 +135,17 @@ thread_ref_dispose (GObject *object)
   if (threadref_node_cancel (&self->node))
     thread_ref_run_destroy_notify (self);
 
-  G_OBJECT_CLASS (thread_ref_parent_class)->dispose (object);
+  ((GObjectClass *) thread_ref_parent_class)->dispose (object);
 }
 
 static void
 thread_ref_finalize (GObject *object)
 {
-  ThreadRef *self = THREAD_REF (object);
+  ThreadRef *self = (ThreadRef *) object;
 
   threadref_node_release_holder (&self->node);
 
-  G_OBJECT_CLASS (thread_ref_parent_class)->finalize (object);
+  ((GObjectClass *) thread_ref_parent_class)->finalize (object);
 }
 
 static void
@@ -154,7 +154,7 @@ thread_ref_get_property (GObject    *object,
                          GValue     *value,
                          GParamSpec *pspec)
 {
-  ThreadRef *self = THREAD_REF (object);
+  ThreadRef *self = (ThreadRef *) object;
 
   switch (prop_id)
     {

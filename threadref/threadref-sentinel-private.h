@@ -83,6 +83,7 @@ void               threadref_node_run             (ThreadRefNode     *node);
 void               threadref_node_set_at_exit     (ThreadRefNode     *node,
                                                    gboolean           at_exit);
 void               threadref_node_release_holder  (ThreadRefNode     *node);
+gboolean           threadref_node_cancel_and_release (ThreadRefNode  *node);
 
 static inline ThreadRefNodeState
 threadref_node_get_state (ThreadRefNode *node)

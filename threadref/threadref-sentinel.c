@@ -47,6 +47,7 @@ G_DEFINE_FINAL_TYPE (ThreadRefSentinel, threadref_sentinel, G_TYPE_OBJECT)
  * GPrivate because glibc clears pthread-key slots as it destroys them, while
  * this must survive the whole of the thread's teardown. */
 typedef struct {
+  ThreadRefSentinel *current;           /* == the GPrivate's value, read faster */
   ThreadRefSentinel *ending;            /* lifetime being ended here; nested nodes join it */
   guint              destructor_calls;  /* calls of sentinel_thread_ended on this thread */
 } ThreadState;
@@ -147,8 +148,11 @@ node_set_state_locked (ThreadRefNode      *node,
                        ThreadRefNodeState  state)
 {
   /* Only the holder of the sentinel's lock moves a node out of LIVE, and
-   * nobody touches the flag bits of a LIVE node without that lock. */
-  g_atomic_int_set (&node->state, (node->state & ~THREADREF_NODE_STATE_MASK) | state);
+   * nobody touches the flag bits of a LIVE node without that lock. A
+   * release store is enough for the readers outside the lock (they load
+   * with acquire); g_atomic_int_set() is sequentially consistent, which on
+   * x86 is a locked exchange on every node that fires. */
+  __atomic_store_n (&node->state, (node->state & ~THREADREF_NODE_STATE_MASK) | state, __ATOMIC_RELEASE);
 }
 
 /* Unlinks a LIVE node for running it; the caller holds the lock. */
@@ -189,6 +193,8 @@ sentinel_new (void)
   return self;
 }
 
+static inline void sentinel_set_current (ThreadRefSentinel *self);
+
 /* Finds the lifetime a registration on the calling thread belongs to,
  * making one if needed. Sets *end_now if that new lifetime cannot be ended
  * by anything later and must end right after the registration. */
@@ -203,7 +209,7 @@ sentinel_get_current_slow (gboolean *end_now)
     return thread_state.ending;
 
   self = sentinel_new ();
-  g_private_set (&sentinel_key, self);
+  sentinel_set_current (self);
 
   /* A registration from another library's pthread-key destructor after ours
    * ran: glibc runs the destructor rounds at most
@@ -219,10 +225,21 @@ sentinel_get_current_slow (gboolean *end_now)
   return self;
 }
 
+/* The GPrivate holds the current lifetime so that its destroy notify ends it
+ * with the thread; lookups read the same pointer from plain TLS, which costs
+ * less than g_private_get(). Both are set and cleared together
+ * (sentinel_set_current()). */
+static inline void
+sentinel_set_current (ThreadRefSentinel *self)
+{
+  g_private_set (&sentinel_key, self);
+  thread_state.current = self;
+}
+
 static inline ThreadRefSentinel *
 sentinel_get_current (gboolean *end_now)
 {
-  ThreadRefSentinel *self = g_private_get (&sentinel_key);
+  ThreadRefSentinel *self = thread_state.current;
 
   if (G_LIKELY (self != NULL))
     return self;
@@ -260,7 +277,7 @@ threadref_node_attach (ThreadRefNode     *node,
 
   if (G_UNLIKELY (end_now))
     {
-      g_private_set (&sentinel_key, NULL);
+      sentinel_set_current (NULL);
       sentinel_end (self);
     }
 }
@@ -325,6 +342,33 @@ threadref_node_set_at_exit (ThreadRefNode *node,
   threadref_unlock (&self->lock);
 }
 
+gboolean
+threadref_node_cancel_and_release (ThreadRefNode *node)
+{
+  ThreadRefSentinel *self = node->sentinel;
+  gboolean cancelled;
+  gboolean unused;
+
+  g_assert (node->kind & THREADREF_NODE_KIND_HOLDER);
+  g_assert (!(node->kind & THREADREF_NODE_KIND_PIN));
+
+  threadref_lock (&self->lock);
+  cancelled = threadref_node_get_state (node) == THREADREF_NODE_LIVE;
+  if (cancelled)
+    {
+      list_unlink (self, node);
+      node_set_state_locked (node, THREADREF_NODE_DONE);
+    }
+  self->n_holders--;
+  unused = sentinel_unused_locked (self);
+  threadref_unlock (&self->lock);
+
+  if (unused)
+    g_object_unref (self);
+
+  return cancelled;
+}
+
 void
 threadref_node_release_holder (ThreadRefNode *node)
 {
@@ -351,7 +395,7 @@ threadref_node_run (ThreadRefNode *node)
       /* The object may be in dispose on another thread right now, waiting
        * in threadref_node_cancel() for exactly this reference. */
       g_object_ref (node->data);
-      g_atomic_int_set (&node->state, THREADREF_NODE_FIRING);
+      __atomic_store_n (&node->state, THREADREF_NODE_FIRING, __ATOMIC_RELEASE);
     }
 
   node->func (node->data);
@@ -419,6 +463,7 @@ sentinel_end (ThreadRefSentinel *self)
 static void
 sentinel_thread_ended (gpointer data)
 {
+  thread_state.current = NULL;
   thread_state.destructor_calls++;
   sentinel_end (data);
 }
@@ -433,10 +478,10 @@ threadref_sentinel_end_current (void)
   if (thread_state.ending != NULL)
     sentinel_end (thread_state.ending);
 
-  self = g_private_get (&sentinel_key);
+  self = thread_state.current;
   if (self != NULL)
     {
-      g_private_set (&sentinel_key, NULL);
+      sentinel_set_current (NULL);
       sentinel_end (self);
     }
 }
