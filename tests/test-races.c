@@ -70,9 +70,14 @@ race_destroy (gpointer data)
 static void
 start_line (Race *r)
 {
+  guint spins = 0;
+
   g_atomic_int_inc (&r->ready);
+  /* Spin (to start both at once), but yield when the other thread is not
+   * running, or a loaded 2-core machine spends whole time slices here. */
   while (g_atomic_int_get (&r->ready) < 2)
-    ;
+    if (++spins % 1024 == 0)
+      g_thread_yield ();
   for (volatile guint i = 0; i < r->jitter; i++)
     ;
 }
@@ -113,7 +118,7 @@ race_racer (gpointer data)
   gpointer object;
 
   while ((object = g_atomic_pointer_get (&r->object)) == NULL)
-    ;
+    g_thread_yield ();
   start_line (r);
 
   switch (r->kind)

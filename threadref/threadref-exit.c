@@ -33,11 +33,9 @@ typedef enum {
 /* Per thread: exit() may be called from any thread. */
 static __thread ExitPass exit_pass;
 
-static void
-threadref_exit_handler (void)
+void
+threadref_exit_run_pass (void)
 {
-  exit_pass = EXIT_PASS_RUNNING;
-
   for (;;)
     {
       GPtrArray *nodes;
@@ -59,7 +57,13 @@ threadref_exit_handler (void)
         }
       g_ptr_array_unref (nodes);
     }
+}
 
+static void
+threadref_exit_handler (void)
+{
+  exit_pass = EXIT_PASS_RUNNING;
+  threadref_exit_run_pass ();
   exit_pass = EXIT_PASS_DONE;
 }
 

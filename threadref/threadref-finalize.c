@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "threadref-finalize.h"
+#include "threadref-ref.h"
 #include "threadref-sentinel-private.h"
 
 /**
@@ -61,13 +62,15 @@ static GParamSpec *properties[N_PROPS];
 
 /* See PendingRef in threadref-ref.c. */
 typedef struct {
-  gboolean           set;
   ThreadFinalizeFunc func;
   gpointer           user_data;
   GDestroyNotify     destroy_notify;
+  ThreadRefSentinel *target;          /* another thread's lifetime, or NULL */
 } PendingFinalize;
 
 static __thread PendingFinalize pending_finalize;
+
+#define FINALIZE_NODE_KIND (THREADREF_NODE_KIND_HOLDER | THREADREF_NODE_KIND_STAMPED)
 
 static void
 thread_finalize_run_destroy_notify (ThreadFinalize *self)
@@ -109,22 +112,28 @@ static void
 thread_finalize_constructed (GObject *object)
 {
   ThreadFinalize *self = (ThreadFinalize *) object;
+  PendingFinalize pending = pending_finalize;
 
   ((GObjectClass *) thread_finalize_parent_class)->constructed (object);
 
-  if (pending_finalize.set)
-    {
-      self->func = pending_finalize.func;
-      self->user_data = pending_finalize.user_data;
-      self->destroy_notify = pending_finalize.destroy_notify;
-      pending_finalize = (PendingFinalize) { 0 };
-    }
+  pending_finalize = (PendingFinalize) { 0 };
+  self->func = pending.func;
+  self->user_data = pending.user_data;
+  self->destroy_notify = pending.destroy_notify;
 
-  /* Like weakref.finalize: alive until it has run or been detached. */
+  /* Like weakref.finalize: alive until it has run or been detached. Taken
+   * before attaching, since the node may run at once on another thread. */
   g_object_ref (self);
-  threadref_node_attach (&self->node,
-                         THREADREF_NODE_KIND_HOLDER | THREADREF_NODE_KIND_STAMPED,
-                         thread_finalize_fire, self, TRUE);
+  if (pending.target == NULL)
+    threadref_node_attach (&self->node, FINALIZE_NODE_KIND, thread_finalize_fire, self, TRUE);
+  else if (!threadref_node_attach_to (&self->node, pending.target, FINALIZE_NODE_KIND,
+                                      thread_finalize_fire, self, TRUE))
+    {
+      /* That lifetime has ended: never attached. */
+      self->node.sentinel = NULL;
+      self->node.state = THREADREF_NODE_DONE;
+      g_object_unref (self);
+    }
 }
 
 static void
@@ -132,7 +141,8 @@ thread_finalize_finalize (GObject *object)
 {
   ThreadFinalize *self = (ThreadFinalize *) object;
 
-  threadref_node_release_holder (&self->node);
+  if (self->node.sentinel != NULL)
+    threadref_node_release_holder (&self->node);
 
   ((GObjectClass *) thread_finalize_parent_class)->finalize (object);
 }
@@ -248,9 +258,55 @@ thread_finalize_new (ThreadFinalizeFunc func,
 {
   g_return_val_if_fail (func != NULL, NULL);
 
-  pending_finalize = (PendingFinalize) { TRUE, func, user_data, destroy_notify };
+  pending_finalize = (PendingFinalize) { func, user_data, destroy_notify, NULL };
 
   return g_object_new (THREAD_TYPE_FINALIZE, NULL);
+}
+
+/**
+ * thread_finalize_new_for_ref: (constructor)
+ * @ref: a ref to the thread to watch
+ * @func: (scope notified) (closure user_data) (destroy destroy_notify):
+ *   the function to run once
+ * @user_data: data for @func
+ * @destroy_notify: (nullable): frees @user_data
+ *
+ * Creates a finalizer for the thread @ref refers to, from any thread. It
+ * behaves exactly like one that thread created itself: @func runs on that
+ * thread when it ends (or at process exit, or when called), and the
+ * finalizer keeps itself alive until then.
+ *
+ * If that thread has already ended (all of its callbacks have returned),
+ * nothing is created: @destroy_notify runs at once and %NULL is returned.
+ *
+ * Returns: (transfer full) (nullable): a new finalizer, or %NULL if the
+ *   thread has ended
+ *
+ * Since: 1.0
+ */
+ThreadFinalize *
+thread_finalize_new_for_ref (ThreadRef          *ref,
+                             ThreadFinalizeFunc  func,
+                             gpointer            user_data,
+                             GDestroyNotify      destroy_notify)
+{
+  ThreadFinalize *self;
+
+  g_return_val_if_fail (THREAD_IS_REF (ref), NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+
+  pending_finalize = (PendingFinalize) { func, user_data, destroy_notify,
+                                         threadref_ref_get_sentinel (ref) };
+  self = g_object_new (THREAD_TYPE_FINALIZE, NULL);
+
+  if (self->node.sentinel == NULL)
+    {
+      thread_finalize_run_destroy_notify (self);
+      g_object_unref (self);
+      return NULL;
+    }
+
+  return self;
 }
 
 /**

@@ -12,6 +12,7 @@
 
 #include <glib-object.h>
 
+#include "threadref-ref.h"
 #include "threadref-version-macros.h"
 
 G_BEGIN_DECLS
@@ -37,6 +38,11 @@ THREADREF_AVAILABLE_IN_1_0
 ThreadFinalize *thread_finalize_new        (ThreadFinalizeFunc func,
                                             gpointer           user_data,
                                             GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
+THREADREF_AVAILABLE_IN_1_0
+ThreadFinalize *thread_finalize_new_for_ref (ThreadRef         *ref,
+                                             ThreadFinalizeFunc func,
+                                             gpointer           user_data,
+                                             GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
 gboolean        thread_finalize_is_alive   (ThreadFinalize    *self);
 THREADREF_AVAILABLE_IN_1_0

@@ -19,6 +19,15 @@
 
 #include <glib.h>
 
+/* Blocks while *word == expected, until end_time (monotonic, µs; -1 for
+ * never) or a wake. Returns FALSE once end_time has passed. May return
+ * early: callers re-check *word. */
+gboolean threadref_wait_on  (guint  *word,
+                             guint   expected,
+                             gint64  end_time);
+/* Wakes every thread blocked in threadref_wait_on (word). */
+void     threadref_wake_all (guint  *word);
+
 #ifdef __linux__
 
 typedef struct {

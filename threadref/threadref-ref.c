@@ -63,13 +63,15 @@ static GParamSpec *properties[N_PROPS];
  * this, so that the ref is complete before it is attached: the same
  * construction then serves g_object_new() from language bindings. */
 typedef struct {
-  gboolean       set;
-  ThreadRefFunc  callback;
-  gpointer       user_data;
-  GDestroyNotify destroy_notify;
+  ThreadRefFunc      callback;
+  gpointer           user_data;
+  GDestroyNotify     destroy_notify;
+  ThreadRefSentinel *target;          /* another thread's lifetime, or NULL */
 } PendingRef;
 
 static __thread PendingRef pending_ref;
+
+#define REF_NODE_KIND (THREADREF_NODE_KIND_HOLDER | THREADREF_NODE_KIND_PIN)
 
 static void
 thread_ref_run_destroy_notify (ThreadRef *self)
@@ -106,20 +108,20 @@ static void
 thread_ref_constructed (GObject *object)
 {
   ThreadRef *self = (ThreadRef *) object;
+  PendingRef pending = pending_ref;
 
   ((GObjectClass *) thread_ref_parent_class)->constructed (object);
 
-  if (pending_ref.set)
-    {
-      self->callback = pending_ref.callback;
-      self->user_data = pending_ref.user_data;
-      self->destroy_notify = pending_ref.destroy_notify;
-      pending_ref = (PendingRef) { 0 };
-    }
+  pending_ref = (PendingRef) { 0 };
+  self->callback = pending.callback;
+  self->user_data = pending.user_data;
+  self->destroy_notify = pending.destroy_notify;
 
-  threadref_node_attach (&self->node,
-                         THREADREF_NODE_KIND_HOLDER | THREADREF_NODE_KIND_PIN,
-                         thread_ref_fire, self, FALSE);
+  if (pending.target == NULL)
+    threadref_node_attach (&self->node, REF_NODE_KIND, thread_ref_fire, self, FALSE);
+  else if (!threadref_node_attach_to (&self->node, pending.target, REF_NODE_KIND,
+                                      thread_ref_fire, self, FALSE))
+    self->node.sentinel = NULL;   /* that lifetime has ended: never attached */
 }
 
 static void
@@ -132,7 +134,7 @@ thread_ref_dispose (GObject *object)
    * reference count is still 1, so that a firer that claimed the node
    * first can still take its reference (threadref_node_cancel() waits for
    * it; the object then survives this unref). */
-  if (threadref_node_cancel (&self->node))
+  if (self->node.sentinel != NULL && threadref_node_cancel (&self->node))
     thread_ref_run_destroy_notify (self);
 
   ((GObjectClass *) thread_ref_parent_class)->dispose (object);
@@ -143,7 +145,8 @@ thread_ref_finalize (GObject *object)
 {
   ThreadRef *self = (ThreadRef *) object;
 
-  threadref_node_release_holder (&self->node);
+  if (self->node.sentinel != NULL)
+    threadref_node_release_holder (&self->node);
 
   ((GObjectClass *) thread_ref_parent_class)->finalize (object);
 }
@@ -222,9 +225,62 @@ thread_ref_new (ThreadRefFunc  callback,
                 gpointer       user_data,
                 GDestroyNotify destroy_notify)
 {
-  pending_ref = (PendingRef) { TRUE, callback, user_data, destroy_notify };
+  pending_ref = (PendingRef) { callback, user_data, destroy_notify, NULL };
 
   return g_object_new (THREAD_TYPE_REF, NULL);
+}
+
+/**
+ * thread_ref_new_for_ref: (constructor)
+ * @ref: a ref to the thread to watch
+ * @callback: (nullable) (scope notified) (closure user_data) (destroy destroy_notify):
+ *   the function to run on that thread when it ends
+ * @user_data: data for @callback
+ * @destroy_notify: (nullable): frees @user_data
+ *
+ * Creates a new weak reference to the thread @ref refers to, from any
+ * thread: a way to watch another thread. The new ref has its own callback,
+ * which runs on the watched thread as it ends, like that of a ref the thread
+ * made itself, and equals @ref.
+ *
+ * If that thread has already ended (all of its callbacks have returned),
+ * nothing is created: @destroy_notify runs at once and %NULL is returned. A
+ * thread that is ending but still running callbacks takes the new ref, and
+ * runs its callback before it is gone.
+ *
+ * ```c
+ * // on a supervisor thread, given a ref a worker handed over:
+ * ThreadRef *watch = thread_ref_new_for_ref (worker_ref, on_worker_gone, self, NULL);
+ * if (watch == NULL)
+ *   on_worker_gone (NULL, self);   // already gone
+ * ```
+ *
+ * Returns: (transfer full) (nullable): a new ref to the same thread, or
+ *   %NULL if it has ended
+ *
+ * Since: 1.0
+ */
+ThreadRef *
+thread_ref_new_for_ref (ThreadRef      *ref,
+                        ThreadRefFunc   callback,
+                        gpointer        user_data,
+                        GDestroyNotify  destroy_notify)
+{
+  ThreadRef *self;
+
+  g_return_val_if_fail (THREAD_IS_REF (ref), NULL);
+
+  pending_ref = (PendingRef) { callback, user_data, destroy_notify, ref->node.sentinel };
+  self = g_object_new (THREAD_TYPE_REF, NULL);
+
+  if (self->node.sentinel == NULL)
+    {
+      thread_ref_run_destroy_notify (self);
+      g_object_unref (self);
+      return NULL;
+    }
+
+  return self;
 }
 
 /**
@@ -306,4 +362,202 @@ thread_ref_equal (gconstpointer a,
   g_return_val_if_fail (THREAD_IS_REF ((gpointer) b), FALSE);
 
   return ((ThreadRef *) a)->node.sentinel == ((ThreadRef *) b)->node.sentinel;
+}
+
+ThreadRefSentinel *
+threadref_ref_get_sentinel (ThreadRef *ref)
+{
+  return ref->node.sentinel;
+}
+
+/**
+ * thread_ref_wait:
+ * @self: a ref to another thread
+ * @timeout_usec: how long to wait, in microseconds; negative waits for as
+ *   long as it takes, 0 only checks
+ *
+ * Blocks until the thread @self refers to has ended and all of its
+ * callbacks — refs and finalizers — have returned, or until the timeout.
+ *
+ * Unlike `g_thread_join()`, this works for any thread (one you do not own,
+ * one made by `pthread_create()` or by a language runtime, a worker that a
+ * pool retires) and from any number of threads at once, and it also returns
+ * when a lifetime ends without the thread ending
+ * ([func@ThreadRef.end_lifetime]).
+ *
+ * Waiting on your own thread's ref from that thread is a programming error
+ * (it would never return): it gives a critical warning and returns %FALSE.
+ *
+ * Returns: %TRUE if the thread's lifetime has ended and its callbacks have
+ *   returned; %FALSE on timeout
+ *
+ * Since: 1.0
+ */
+gboolean
+thread_ref_wait (ThreadRef *self,
+                 gint64     timeout_usec)
+{
+  g_return_val_if_fail (THREAD_IS_REF (self), FALSE);
+  g_return_val_if_fail (self->node.sentinel != NULL, FALSE);
+  g_return_val_if_fail (!threadref_sentinel_is_current (self->node.sentinel), FALSE);
+
+  return threadref_sentinel_wait (self->node.sentinel, timeout_usec);
+}
+
+/* One asynchronous wait. Two parties may complete it: the ending thread
+ * (through the sentinel's waiter queue) and the cancellable's source (in the
+ * caller's context). Whoever takes it out of the queue completes it; each
+ * holds a reference so that neither frees it under the other. */
+typedef struct {
+  ThreadRefWaiter  waiter;          /* first: the sentinel calls ended() with it */
+  GTask           *task;
+  GSource         *cancel_source;   /* NULL without a cancellable */
+} AsyncWait;
+
+static void
+async_wait_clear (gpointer data)
+{
+  AsyncWait *wait = data;
+
+  g_clear_pointer (&wait->cancel_source, g_source_unref);
+  g_clear_object (&wait->task);
+}
+
+static void
+async_wait_unref (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, async_wait_clear);
+}
+
+/* The sentinel ended: on the ending thread, outside its lock. */
+static void
+async_wait_ended (ThreadRefWaiter *waiter)
+{
+  AsyncWait *wait = (AsyncWait *) waiter;
+
+  if (wait->cancel_source != NULL)
+    g_source_destroy (wait->cancel_source);
+  g_task_return_boolean (wait->task, TRUE);
+  async_wait_unref (wait);
+}
+
+/* The cancellable fired: in the caller's context. */
+static gboolean
+async_wait_cancelled (GCancellable *cancellable,
+                      gpointer      data)
+{
+  AsyncWait *wait = data;
+  ThreadRef *self = g_task_get_source_object (wait->task);
+
+  if (threadref_sentinel_remove_waiter (self->node.sentinel, &wait->waiter))
+    {
+      g_task_return_error_if_cancelled (wait->task);
+      async_wait_unref (wait);   /* the queue's reference */
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * thread_ref_wait_async:
+ * @self: a ref to another thread
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called when the thread has ended, or the wait was
+ *   cancelled
+ * @user_data: data for @callback
+ *
+ * Waits without blocking until the thread @self refers to has ended and all
+ * of its callbacks have returned, then calls @callback in the thread-default
+ * main context of the calling thread. Call [method@ThreadRef.Ref.wait_finish]
+ * from @callback.
+ *
+ * This lets a GUI or any main-loop program learn that a worker ended without
+ * running any of its own code inside the dying thread.
+ *
+ * ```c
+ * static void
+ * worker_done (GObject *source, GAsyncResult *result, gpointer user_data)
+ * {
+ *   if (thread_ref_wait_finish (THREAD_REF (source), result, NULL))
+ *     update_ui_worker_finished (user_data);
+ * }
+ *
+ * thread_ref_wait_async (worker_ref, NULL, worker_done, window);
+ * ```
+ *
+ * Since: 1.0
+ */
+void
+thread_ref_wait_async (ThreadRef           *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AsyncWait *wait;
+
+  g_return_if_fail (THREAD_IS_REF (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, thread_ref_wait_async);
+
+  if (self->node.sentinel == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  wait = g_atomic_rc_box_new0 (AsyncWait);
+  wait->waiter.ended = async_wait_ended;
+  wait->task = g_object_ref (task);
+
+  if (cancellable != NULL)
+    {
+      wait->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (wait->cancel_source, G_SOURCE_FUNC (async_wait_cancelled),
+                             g_atomic_rc_box_acquire (wait), async_wait_unref);
+    }
+
+  if (!threadref_sentinel_add_waiter (self->node.sentinel, &wait->waiter))
+    {
+      /* Already ended. */
+      g_task_return_boolean (task, TRUE);
+      if (wait->cancel_source != NULL)
+        g_source_destroy (wait->cancel_source);
+      async_wait_unref (wait);
+      return;
+    }
+
+  /* Attached last: it may fire (and complete the task) at once. */
+  if (wait->cancel_source != NULL)
+    g_source_attach (wait->cancel_source, g_task_get_context (task));
+}
+
+/**
+ * thread_ref_wait_finish:
+ * @self: a ref
+ * @result: the result given to the callback of
+ *   [method@ThreadRef.Ref.wait_async]
+ * @error: return location for an error
+ *
+ * Finishes [method@ThreadRef.Ref.wait_async].
+ *
+ * Returns: %TRUE if the thread ended and all of its callbacks returned;
+ *   %FALSE with @error set (%G_IO_ERROR_CANCELLED) if the wait was cancelled
+ *
+ * Since: 1.0
+ */
+gboolean
+thread_ref_wait_finish (ThreadRef     *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (THREAD_IS_REF (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == thread_ref_wait_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -9,7 +9,7 @@
 #error "Only <threadref.h> can be included directly."
 #endif
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 #include "threadref-version-macros.h"
 
@@ -38,9 +38,26 @@ ThreadRef *thread_ref_new        (ThreadRefFunc  callback,
                                   gpointer       user_data,
                                   GDestroyNotify destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
+ThreadRef *thread_ref_new_for_ref (ThreadRef     *ref,
+                                  ThreadRefFunc  callback,
+                                  gpointer       user_data,
+                                  GDestroyNotify destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
+THREADREF_AVAILABLE_IN_1_0
 gboolean   thread_ref_is_alive   (ThreadRef     *self);
 THREADREF_AVAILABLE_IN_1_0
 GThread   *thread_ref_dup_thread (ThreadRef     *self);
+THREADREF_AVAILABLE_IN_1_0
+gboolean   thread_ref_wait       (ThreadRef     *self,
+                                  gint64         timeout_usec);
+THREADREF_AVAILABLE_IN_1_0
+void       thread_ref_wait_async (ThreadRef           *self,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data);
+THREADREF_AVAILABLE_IN_1_0
+gboolean   thread_ref_wait_finish (ThreadRef    *self,
+                                   GAsyncResult *result,
+                                   GError      **error);
 THREADREF_AVAILABLE_IN_1_0
 guint      thread_ref_hash       (gconstpointer  ref);
 THREADREF_AVAILABLE_IN_1_0

@@ -77,6 +77,13 @@ void               threadref_node_attach          (ThreadRefNode     *node,
                                                    GDestroyNotify     func,
                                                    gpointer           data,
                                                    gboolean           at_exit);
+/* Attaches to another thread's lifetime; FALSE if it has ENDED. */
+gboolean           threadref_node_attach_to       (ThreadRefNode     *node,
+                                                   ThreadRefSentinel *sentinel,
+                                                   ThreadRefNodeKind  kind,
+                                                   GDestroyNotify     func,
+                                                   gpointer           data,
+                                                   gboolean           at_exit);
 gboolean           threadref_node_cancel          (ThreadRefNode     *node);
 gboolean           threadref_node_claim           (ThreadRefNode     *node);
 void               threadref_node_run             (ThreadRefNode     *node);
@@ -99,6 +106,27 @@ threadref_node_mark_done (ThreadRefNode *node)
 }
 
 gboolean           threadref_sentinel_is_alive    (ThreadRefSentinel *self);
+/* Whether self is the calling thread's current or ending lifetime. */
+gboolean           threadref_sentinel_is_current  (ThreadRefSentinel *self);
+/* Blocks until self has ENDED; timeout_usec < 0 waits forever. */
+gboolean           threadref_sentinel_wait        (ThreadRefSentinel *self,
+                                                   gint64             timeout_usec);
+/* Something to tell when a lifetime has ENDED, without blocking. */
+typedef struct _ThreadRefWaiter ThreadRefWaiter;
+struct _ThreadRefWaiter
+{
+  GList    link;                             /* in the sentinel's queue */
+  gboolean queued;                           /* under the sentinel's lock */
+  void (*ended) (ThreadRefWaiter *waiter);   /* called once, outside locks */
+};
+
+/* Queues waiter; FALSE (and not queued) if self has already ENDED. */
+gboolean           threadref_sentinel_add_waiter    (ThreadRefSentinel *self,
+                                                     ThreadRefWaiter   *waiter);
+/* Takes waiter back if it is still queued: TRUE if it was, and then its
+ * ended() will not be called. */
+gboolean           threadref_sentinel_remove_waiter (ThreadRefSentinel *self,
+                                                     ThreadRefWaiter   *waiter);
 GThread           *threadref_sentinel_dup_thread  (ThreadRefSentinel *self);
 guint              threadref_sentinel_hash        (ThreadRefSentinel *self);
 
@@ -110,6 +138,10 @@ void               threadref_sentinel_end_current (void);
  * sentinel whose thread still runs, newest first across threads. The nodes
  * are FIRING; run each with threadref_node_run(). */
 GPtrArray         *threadref_sentinel_claim_at_exit (void);
+
+/* The lifetime a ThreadRef refers to (threadref-ref.c). */
+typedef struct _ThreadRef ThreadRef;
+ThreadRefSentinel *threadref_ref_get_sentinel     (ThreadRef         *ref);
 
 /* For tests: how many sentinels are allocated right now. */
 guint              threadref_sentinel_count_allocated (void);

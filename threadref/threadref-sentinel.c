@@ -33,6 +33,8 @@ struct _ThreadRefSentinel
   guint              state;          /* atomic ThreadRefSentinelState; changed under lock */
   ThreadRefNode     *newest;         /* under lock */
   gsize              n_holders;      /* under lock */
+  guint              n_waiters;      /* under lock: threads blocked on state */
+  GQueue             waiters;        /* under lock: ThreadRefWaiters to tell at ENDED */
 
   GThread           *thread;         /* a reference taken when the lifetime began */
   guint64            serial;         /* unique per lifetime, for hashing */
@@ -95,6 +97,8 @@ threadref_sentinel_finalize (GObject *object)
 
   g_assert (self->newest == NULL);
   g_assert (self->n_holders == 0);
+  g_assert (self->n_waiters == 0);
+  g_assert (g_queue_is_empty (&self->waiters));
 
   registry_remove (self);
   g_thread_unref (self->thread);
@@ -115,6 +119,7 @@ threadref_sentinel_init (ThreadRefSentinel *self)
 {
   threadref_lock_init (&self->lock);
   self->state = THREADREF_SENTINEL_ALIVE;
+  g_queue_init (&self->waiters);
 }
 
 /* List operations; the caller holds self->lock. */
@@ -193,7 +198,15 @@ sentinel_new (void)
   return self;
 }
 
-static inline void sentinel_set_current (ThreadRefSentinel *self);
+/* The GPrivate holds the current lifetime so that its destroy notify ends it
+ * with the thread; lookups read the same pointer from plain TLS, which costs
+ * less than g_private_get(). Both are set and cleared together. */
+static inline void
+sentinel_set_current (ThreadRefSentinel *self)
+{
+  g_private_set (&sentinel_key, self);
+  thread_state.current = self;
+}
 
 /* Finds the lifetime a registration on the calling thread belongs to,
  * making one if needed. Sets *end_now if that new lifetime cannot be ended
@@ -225,17 +238,6 @@ sentinel_get_current_slow (gboolean *end_now)
   return self;
 }
 
-/* The GPrivate holds the current lifetime so that its destroy notify ends it
- * with the thread; lookups read the same pointer from plain TLS, which costs
- * less than g_private_get(). Both are set and cleared together
- * (sentinel_set_current()). */
-static inline void
-sentinel_set_current (ThreadRefSentinel *self)
-{
-  g_private_set (&sentinel_key, self);
-  thread_state.current = self;
-}
-
 static inline ThreadRefSentinel *
 sentinel_get_current (gboolean *end_now)
 {
@@ -249,6 +251,25 @@ sentinel_get_current (gboolean *end_now)
 
 static void sentinel_end (ThreadRefSentinel *self);
 
+static inline void
+node_init (ThreadRefNode     *node,
+           ThreadRefSentinel *self,
+           ThreadRefNodeKind  kind,
+           GDestroyNotify     func,
+           gpointer           data,
+           gboolean           at_exit)
+{
+  node->sentinel = self;
+  node->func = func;
+  node->data = data;
+  node->kind = kind;
+  /* Only nodes that may run at process exit need a place in the
+   * cross-thread order (a ThreadFinalize whose atexit flag starts FALSE may
+   * have it turned on later). */
+  node->stamp = (kind & THREADREF_NODE_KIND_STAMPED) ? threadref_stamp () : 0;
+  node->state = THREADREF_NODE_LIVE | (at_exit ? THREADREF_NODE_AT_EXIT : 0);
+}
+
 void
 threadref_node_attach (ThreadRefNode     *node,
                        ThreadRefNodeKind  kind,
@@ -259,15 +280,7 @@ threadref_node_attach (ThreadRefNode     *node,
   gboolean end_now = FALSE;
   ThreadRefSentinel *self = sentinel_get_current (&end_now);
 
-  node->sentinel = self;
-  node->func = func;
-  node->data = data;
-  node->kind = kind;
-  /* Only nodes that may run at process exit need a place in the
-   * cross-thread order (a ThreadFinalize whose atexit flag starts FALSE may
-   * have it turned on later). */
-  node->stamp = (kind & THREADREF_NODE_KIND_STAMPED) ? threadref_stamp () : 0;
-  node->state = THREADREF_NODE_LIVE | (at_exit ? THREADREF_NODE_AT_EXIT : 0);
+  node_init (node, self, kind, func, data, at_exit);
 
   threadref_lock (&self->lock);
   list_push (self, node);
@@ -280,6 +293,33 @@ threadref_node_attach (ThreadRefNode     *node,
       sentinel_set_current (NULL);
       sentinel_end (self);
     }
+}
+
+gboolean
+threadref_node_attach_to (ThreadRefNode     *node,
+                          ThreadRefSentinel *self,
+                          ThreadRefNodeKind  kind,
+                          GDestroyNotify     func,
+                          gpointer           data,
+                          gboolean           at_exit)
+{
+  gboolean attached = FALSE;
+
+  node_init (node, self, kind, func, data, at_exit);
+
+  /* An ENDING lifetime still takes nodes: its thread runs them before it
+   * marks the lifetime ENDED, under this same lock. */
+  threadref_lock (&self->lock);
+  if (g_atomic_int_get (&self->state) != THREADREF_SENTINEL_ENDED)
+    {
+      list_push (self, node);
+      if (kind & THREADREF_NODE_KIND_HOLDER)
+        self->n_holders++;
+      attached = TRUE;
+    }
+  threadref_unlock (&self->lock);
+
+  return attached;
 }
 
 gboolean
@@ -419,6 +459,8 @@ sentinel_end (ThreadRefSentinel *self)
 {
   ThreadRefSentinel *outer = thread_state.ending;
   gboolean unused = FALSE;
+  gboolean wake = FALSE;
+  GQueue waiters = G_QUEUE_INIT;
 
   threadref_lock (&self->lock);
   if (g_atomic_int_get (&self->state) == THREADREF_SENTINEL_ALIVE)
@@ -448,10 +490,25 @@ sentinel_end (ThreadRefSentinel *self)
     {
       g_atomic_int_set (&self->state, THREADREF_SENTINEL_ENDED);
       unused = sentinel_unused_locked (self);
+      wake = self->n_waiters > 0;
+      waiters = self->waiters;
+      g_queue_init (&self->waiters);
+      for (GList *l = waiters.head; l != NULL; l = l->next)
+        ((ThreadRefWaiter *) l->data)->queued = FALSE;
     }
   threadref_unlock (&self->lock);
 
   thread_state.ending = outer;
+
+  /* Waiters hold the sentinel (through their ref), so it is still here. */
+  if (wake)
+    threadref_wake_all (&self->state);
+  while (!g_queue_is_empty (&waiters))
+    {
+      ThreadRefWaiter *waiter = g_queue_pop_head_link (&waiters)->data;
+
+      waiter->ended (waiter);
+    }
 
   if (unused)
     g_object_unref (self);
@@ -484,6 +541,78 @@ threadref_sentinel_end_current (void)
       sentinel_set_current (NULL);
       sentinel_end (self);
     }
+}
+
+gboolean
+threadref_sentinel_is_current (ThreadRefSentinel *self)
+{
+  return self == thread_state.current || self == thread_state.ending;
+}
+
+gboolean
+threadref_sentinel_wait (ThreadRefSentinel *self,
+                         gint64             timeout_usec)
+{
+  gint64 end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
+  guint state;
+
+  threadref_lock (&self->lock);
+  state = g_atomic_int_get (&self->state);
+  if (state != THREADREF_SENTINEL_ENDED)
+    self->n_waiters++;
+  threadref_unlock (&self->lock);
+
+  if (state == THREADREF_SENTINEL_ENDED)
+    return TRUE;
+
+  while ((state = g_atomic_int_get (&self->state)) != THREADREF_SENTINEL_ENDED)
+    {
+      if (!threadref_wait_on (&self->state, state, end_time))
+        break;
+    }
+
+  threadref_lock (&self->lock);
+  self->n_waiters--;
+  threadref_unlock (&self->lock);
+
+  return state == THREADREF_SENTINEL_ENDED;
+}
+
+gboolean
+threadref_sentinel_add_waiter (ThreadRefSentinel *self,
+                               ThreadRefWaiter   *waiter)
+{
+  gboolean added = FALSE;
+
+  threadref_lock (&self->lock);
+  if (g_atomic_int_get (&self->state) != THREADREF_SENTINEL_ENDED)
+    {
+      waiter->link.data = waiter;
+      waiter->queued = TRUE;
+      g_queue_push_tail_link (&self->waiters, &waiter->link);
+      added = TRUE;
+    }
+  threadref_unlock (&self->lock);
+
+  return added;
+}
+
+gboolean
+threadref_sentinel_remove_waiter (ThreadRefSentinel *self,
+                                  ThreadRefWaiter   *waiter)
+{
+  gboolean removed = FALSE;
+
+  threadref_lock (&self->lock);
+  if (waiter->queued)
+    {
+      g_queue_unlink (&self->waiters, &waiter->link);
+      waiter->queued = FALSE;
+      removed = TRUE;
+    }
+  threadref_unlock (&self->lock);
+
+  return removed;
 }
 
 gboolean

@@ -8,12 +8,13 @@
 
 #define THREADREF_INSIDE
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 #include <threadref-version.h>
 #include "threadref-version-macros.h"
 #include "threadref-at-exit.h"
 #include "threadref-finalize.h"
+#include "threadref-lifetime.h"
 #include "threadref-ref.h"
 
 #undef THREADREF_INSIDE
