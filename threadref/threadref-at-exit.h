@@ -17,7 +17,7 @@
 G_BEGIN_DECLS
 
 /**
- * ThreadAtExitFlags:
+ * ThreadAtExitFlags: (skip)
  * @THREAD_AT_EXIT_DEFAULT: run when the thread ends; also run at process
  *   exit while the thread still runs, like a [class@ThreadRef.Finalize] whose
  *   [property@ThreadRef.Finalize:atexit] is %TRUE
@@ -35,7 +35,7 @@ typedef enum {
 } ThreadAtExitFlags;
 
 /**
- * ThreadAtExit:
+ * ThreadAtExit: (skip)
  *
  * A handle to a cancellable registration made with
  * [func@ThreadRef.at_exit_add]. Give every handle back exactly once, with
