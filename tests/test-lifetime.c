@@ -506,8 +506,8 @@ test_watch_other_thread (void)
     g_cond_wait (&w.wait.cond, &w.wait.mutex);
   g_mutex_unlock (&w.wait.mutex);
 
-  watch = thread_ref_new_for_ref (w.wait.ref, counter_ref_func, &w.ref_counter, counter_destroy);
-  fin = thread_finalize_new_for_ref (w.wait.ref, counter_finalize_func, &w.fin_counter, counter_destroy);
+  watch = thread_ref_watch (w.wait.ref, counter_ref_func, &w.ref_counter, counter_destroy);
+  fin = thread_ref_watch_finalize (w.wait.ref, counter_finalize_func, &w.fin_counter, counter_destroy);
   g_assert_nonnull (watch);
   g_assert_nonnull (fin);
   g_assert_true (thread_ref_equal (watch, w.wait.ref));
@@ -525,8 +525,8 @@ test_watch_other_thread (void)
   g_assert_false (thread_ref_is_alive (watch));
 
   /* Ended: nothing is made, the destroy notify runs at once. */
-  g_assert_null (thread_ref_new_for_ref (w.wait.ref, counter_ref_func, &w.ref_counter, counter_destroy));
-  g_assert_null (thread_finalize_new_for_ref (w.wait.ref, counter_finalize_func, &w.fin_counter, counter_destroy));
+  g_assert_null (thread_ref_watch (w.wait.ref, counter_ref_func, &w.ref_counter, counter_destroy));
+  g_assert_null (thread_ref_watch_finalize (w.wait.ref, counter_finalize_func, &w.fin_counter, counter_destroy));
   g_assert_cmpint (w.ref_counter.calls, ==, 1);
   g_assert_cmpint (w.ref_counter.destroys, ==, 2);
   g_assert_cmpint (w.fin_counter.calls, ==, 1);
@@ -583,7 +583,7 @@ test_watch_race (void)
       g_atomic_int_inc (&r.ready);
       for (volatile guint spin = g_random_int_range (0, 5000); spin > 0; spin--)
         ;
-      fin = thread_finalize_new_for_ref (ref, counter_finalize_func, &r.counter, counter_destroy);
+      fin = thread_ref_watch_finalize (ref, counter_finalize_func, &r.counter, counter_destroy);
       g_thread_join (thread);
 
       if (fin == NULL)

@@ -264,20 +264,29 @@ thread_finalize_new (ThreadFinalizeFunc func,
 }
 
 /**
- * thread_finalize_new_for_ref: (constructor)
- * @ref: a ref to the thread to watch
+ * thread_ref_watch_finalize:
+ * @self: a ref to the thread to watch
  * @func: (scope notified) (closure user_data) (destroy destroy_notify):
  *   the function to run once
  * @user_data: data for @func
  * @destroy_notify: (nullable): frees @user_data
  *
- * Creates a finalizer for the thread @ref refers to, from any thread. It
- * behaves exactly like one that thread created itself: @func runs on that
+ * Makes a finalizer for the thread @self refers to, from any thread. It
+ * behaves exactly like one that thread made itself: @func runs on that
  * thread when it ends (or at process exit, or when called), and the
  * finalizer keeps itself alive until then.
  *
  * If that thread has already ended (all of its callbacks have returned),
- * nothing is created: @destroy_notify runs at once and %NULL is returned.
+ * nothing is made: @destroy_notify runs at once and %NULL is returned.
+ *
+ * ```c
+ * // close a connection when the worker that uses it ends
+ * ThreadFinalize *fin = thread_ref_watch_finalize (worker_ref, connection_close, conn, NULL);
+ * if (fin == NULL)
+ *   connection_close (conn);   // the worker already ended
+ * else
+ *   g_object_unref (fin);
+ * ```
  *
  * Returns: (transfer full) (nullable): a new finalizer, or %NULL if the
  *   thread has ended
@@ -285,28 +294,28 @@ thread_finalize_new (ThreadFinalizeFunc func,
  * Since: 1.0
  */
 ThreadFinalize *
-thread_finalize_new_for_ref (ThreadRef          *ref,
-                             ThreadFinalizeFunc  func,
-                             gpointer            user_data,
-                             GDestroyNotify      destroy_notify)
+thread_ref_watch_finalize (ThreadRef          *self,
+                           ThreadFinalizeFunc  func,
+                           gpointer            user_data,
+                           GDestroyNotify      destroy_notify)
 {
-  ThreadFinalize *self;
+  ThreadFinalize *fin;
 
-  g_return_val_if_fail (THREAD_IS_REF (ref), NULL);
+  g_return_val_if_fail (THREAD_IS_REF (self), NULL);
   g_return_val_if_fail (func != NULL, NULL);
 
   pending_finalize = (PendingFinalize) { func, user_data, destroy_notify,
-                                         threadref_ref_get_sentinel (ref) };
-  self = g_object_new (THREAD_TYPE_FINALIZE, NULL);
+                                         threadref_ref_get_sentinel (self) };
+  fin = g_object_new (THREAD_TYPE_FINALIZE, NULL);
 
-  if (self->node.sentinel == NULL)
+  if (fin->node.sentinel == NULL)
     {
-      thread_finalize_run_destroy_notify (self);
-      g_object_unref (self);
+      thread_finalize_run_destroy_notify (fin);
+      g_object_unref (fin);
       return NULL;
     }
 
-  return self;
+  return fin;
 }
 
 /**

@@ -39,10 +39,10 @@ ThreadFinalize *thread_finalize_new        (ThreadFinalizeFunc func,
                                             gpointer           user_data,
                                             GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-ThreadFinalize *thread_finalize_new_for_ref (ThreadRef         *ref,
-                                             ThreadFinalizeFunc func,
-                                             gpointer           user_data,
-                                             GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
+ThreadFinalize *thread_ref_watch_finalize  (ThreadRef         *self,
+                                            ThreadFinalizeFunc func,
+                                            gpointer           user_data,
+                                            GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
 gboolean        thread_finalize_is_alive   (ThreadFinalize    *self);
 THREADREF_AVAILABLE_IN_1_0

@@ -231,28 +231,28 @@ thread_ref_new (ThreadRefFunc  callback,
 }
 
 /**
- * thread_ref_new_for_ref: (constructor)
- * @ref: a ref to the thread to watch
+ * thread_ref_watch:
+ * @self: a ref to the thread to watch
  * @callback: (nullable) (scope notified) (closure user_data) (destroy destroy_notify):
  *   the function to run on that thread when it ends
  * @user_data: data for @callback
  * @destroy_notify: (nullable): frees @user_data
  *
- * Creates a new weak reference to the thread @ref refers to, from any
- * thread: a way to watch another thread. The new ref has its own callback,
- * which runs on the watched thread as it ends, like that of a ref the thread
- * made itself, and equals @ref.
+ * Makes a new weak reference, with its own callback, to the thread @self
+ * refers to. Works from any thread: a way to watch another thread. The
+ * callback runs on the watched thread as it ends, like that of a ref the
+ * thread made itself, and the new ref equals @self.
  *
  * If that thread has already ended (all of its callbacks have returned),
- * nothing is created: @destroy_notify runs at once and %NULL is returned. A
- * thread that is ending but still running callbacks takes the new ref, and
+ * nothing is made: @destroy_notify runs at once and %NULL is returned. A
+ * thread that is ending but still running callbacks takes the new ref and
  * runs its callback before it is gone.
  *
  * ```c
  * // on a supervisor thread, given a ref a worker handed over:
- * ThreadRef *watch = thread_ref_new_for_ref (worker_ref, on_worker_gone, self, NULL);
+ * ThreadRef *watch = thread_ref_watch (worker_ref, on_worker_gone, self, NULL);
  * if (watch == NULL)
- *   on_worker_gone (NULL, self);   // already gone
+ *   handle_worker_gone (self);   // it already ended
  * ```
  *
  * Returns: (transfer full) (nullable): a new ref to the same thread, or
@@ -261,26 +261,26 @@ thread_ref_new (ThreadRefFunc  callback,
  * Since: 1.0
  */
 ThreadRef *
-thread_ref_new_for_ref (ThreadRef      *ref,
-                        ThreadRefFunc   callback,
-                        gpointer        user_data,
-                        GDestroyNotify  destroy_notify)
+thread_ref_watch (ThreadRef      *self,
+                  ThreadRefFunc   callback,
+                  gpointer        user_data,
+                  GDestroyNotify  destroy_notify)
 {
-  ThreadRef *self;
+  ThreadRef *watch;
 
-  g_return_val_if_fail (THREAD_IS_REF (ref), NULL);
+  g_return_val_if_fail (THREAD_IS_REF (self), NULL);
 
-  pending_ref = (PendingRef) { callback, user_data, destroy_notify, ref->node.sentinel };
-  self = g_object_new (THREAD_TYPE_REF, NULL);
+  pending_ref = (PendingRef) { callback, user_data, destroy_notify, self->node.sentinel };
+  watch = g_object_new (THREAD_TYPE_REF, NULL);
 
-  if (self->node.sentinel == NULL)
+  if (watch->node.sentinel == NULL)
     {
-      thread_ref_run_destroy_notify (self);
-      g_object_unref (self);
+      thread_ref_run_destroy_notify (watch);
+      g_object_unref (watch);
       return NULL;
     }
 
-  return self;
+  return watch;
 }
 
 /**

@@ -38,7 +38,7 @@ ThreadRef *thread_ref_new        (ThreadRefFunc  callback,
                                   gpointer       user_data,
                                   GDestroyNotify destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-ThreadRef *thread_ref_new_for_ref (ThreadRef     *ref,
+ThreadRef *thread_ref_watch      (ThreadRef     *self,
                                   ThreadRefFunc  callback,
                                   gpointer       user_data,
                                   GDestroyNotify destroy_notify) G_GNUC_WARN_UNUSED_RESULT;

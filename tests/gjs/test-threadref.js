@@ -1,0 +1,60 @@
+// test-threadref.js: threadref from GJS
+//
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+imports.gi.versions.ThreadRef = '1.0';
+imports.gi.versions.ThreadRefTest = '1.0';
+const {GLib, Gio, ThreadRef, ThreadRefTest} = imports.gi;
+const System = imports.system;
+
+let failures = 0;
+function check(condition, what) {
+    print(`${condition ? 'ok' : 'FAILED'}: ${what}`);
+    if (!condition)
+        failures++;
+}
+
+// A ref and a finalizer on the main thread.
+const ref = ThreadRef.Ref.new(null);
+check(ref.is_alive(), 'a ref to the main thread is alive');
+check(ref.alive === true, 'the alive property reads true');
+check(ref.dup_thread() !== null, 'dup_thread() gives the running thread');
+
+let ran = [];
+const fin = ThreadRef.Finalize.new(() => ran.push('called'));
+check(fin.alive && fin.atexit, 'a new finalizer is alive, atexit by default');
+check(fin.call() === true, 'call() runs it');
+check(fin.call() === false, 'a second call() does not');
+check(!fin.alive, 'a called finalizer is dead');
+
+const other = ThreadRef.Finalize.new(() => ran.push('never'));
+other.atexit = false;
+check(other.atexit === false, 'atexit can be turned off');
+check(other.detach() === true, 'detach() kills it');
+check(other.detach() === false && other.call() === false, 'a detached finalizer is dead');
+check(ran.join(',') === 'called', `only call() ran a function (${ran})`);
+
+// Waiting asynchronously for a worker (made by a C helper: JS has no threads).
+Gio._promisify(ThreadRef.Ref.prototype, 'wait_async', 'wait_finish');
+const worker = ThreadRefTest.spawn_worker(50);
+check(worker.is_alive(), 'the worker runs');
+check(!worker.equal(ref), 'refs to different threads are not equal');
+
+const loop = new GLib.MainLoop(null, false);
+worker.wait_async(null).then(ended => {
+    check(ended === true, 'wait_async() resolves true once the worker ended');
+    check(!worker.is_alive() && worker.dup_thread() === null, 'the worker ref is dead');
+    check(worker.watch(null) === null, 'watch() on an ended thread gives null');
+    loop.quit();
+}).catch(e => {
+    check(false, `wait_async failed: ${e}`);
+    loop.quit();
+});
+GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, 10, () => {
+    check(false, 'timed out waiting for the worker');
+    loop.quit();
+    return GLib.SOURCE_REMOVE;
+});
+loop.run();
+
+System.exit(failures === 0 ? 0 : 1);

@@ -1,0 +1,88 @@
+/* test-threadref.vala: threadref from Vala, through threadref-1.0.vapi
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Prints what happened, one line per event, and checks it.
+ */
+
+Mutex log_mutex;
+StringBuilder log;
+
+void note (string line) {
+    log_mutex.lock ();
+    log.append (line);
+    log.append_c ('\n');
+    log_mutex.unlock ();
+    print ("%s\n", line);
+}
+
+async bool wait_for_end (ThreadRef.Ref worker) throws Error {
+    return yield worker.wait_async (null);
+}
+
+int main () {
+    log = new StringBuilder ();
+
+    /* A ref and a finalizer made on a GLib.Thread run on it, newest first,
+     * before join() returns. */
+    ThreadRef.Ref? kept = null;
+    var thread = new Thread<bool> ("vala-worker", () => {
+        kept = new ThreadRef.Ref ((r) => {
+            note ("ref fired, alive=%s".printf (r.is_alive ().to_string ()));
+        });
+        var fin = new ThreadRef.Finalize (() => { note ("finalizer ran"); });
+        fin.atexit = false;   /* the finalizer keeps itself alive after this scope */
+        return true;
+    });
+    thread.join ();
+    note ("joined, alive=%s".printf (kept.is_alive ().to_string ()));
+    assert (kept.dup_thread () == null);
+
+    /* call() runs once, here; detach() prevents running. */
+    var called = new ThreadRef.Finalize (() => { note ("called"); });
+    assert (called.call ());
+    assert (!called.call ());
+    assert (!called.detach ());
+    var detached = new ThreadRef.Finalize (() => { note ("never"); });
+    assert (detached.detach ());
+    assert (!detached.alive);
+
+    /* Watching another thread, and waiting for it asynchronously. */
+    var ready = new AsyncQueue<ThreadRef.Ref> ();
+    var worker = new Thread<bool> ("vala-watched", () => {
+        ready.push (new ThreadRef.Ref (null));
+        Thread.usleep (50000);
+        return true;
+    });
+    var worker_ref = ready.pop ();
+    var watch = worker_ref.watch_finalize (() => { note ("watched thread ended"); });
+    assert (watch != null);
+    assert (worker_ref.equal (new ThreadRef.Ref (null)) == false);
+
+    var loop = new MainLoop ();
+    bool ended = false;
+    wait_for_end.begin (worker_ref, (obj, res) => {
+        try {
+            ended = wait_for_end.end (res);
+        } catch (Error e) {
+            error ("wait failed: %s", e.message);
+        }
+        note ("wait_async finished: %s".printf (ended.to_string ()));
+        loop.quit ();
+    });
+    loop.run ();
+    worker.join ();
+    assert (worker_ref.watch (null) == null);
+
+    var expected = "finalizer ran\n" +
+                   "ref fired, alive=false\n" +
+                   "joined, alive=false\n" +
+                   "called\n" +
+                   "watched thread ended\n" +
+                   "wait_async finished: true\n";
+    if (log.str != expected) {
+        printerr ("unexpected output:\n%s\nexpected:\n%s", log.str, expected);
+        return 1;
+    }
+    return 0;
+}
