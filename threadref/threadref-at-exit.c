@@ -32,7 +32,7 @@ kind_for_flags (ThreadAtExitFlags flags)
  * [class@ThreadRef.Finalize] (newest first with every other registration of
  * the thread, nested registrations, process exit), without a GObject.
  *
- * It cannot be cancelled; [func@ThreadRef.at_exit_add] can.
+ * It cannot be cancelled; `thread_at_exit_add()` can.
  *
  * Since: 1.0
  */
@@ -56,11 +56,11 @@ thread_at_exit (GDestroyNotify    func,
  * @data: its argument
  * @flags: how it behaves at process exit
  *
- * Like [func@ThreadRef.at_exit], but returns a handle with which the
+ * Like `thread_at_exit()`, but returns a handle with which the
  * registration can be cancelled from any thread.
  *
  * Every handle must be given back exactly once, with
- * [func@ThreadRef.at_exit_cancel], whether or not @func has run by then.
+ * `thread_at_exit_cancel()`, whether or not @func has run by then.
  *
  * Returns: (transfer full): a handle
  *
@@ -84,7 +84,7 @@ thread_at_exit_add (GDestroyNotify    func,
 
 /**
  * thread_at_exit_cancel: (skip)
- * @handle: (transfer full): a handle from [func@ThreadRef.at_exit_add]
+ * @handle: (transfer full): a handle from `thread_at_exit_add()`
  *
  * Cancels a registration and gives its handle back. Works from any thread.
  *

@@ -24,8 +24,8 @@ G_BEGIN_DECLS
  * @THREAD_AT_EXIT_THREAD_ONLY: run only when the thread itself ends (or is the
  *   thread that calls `exit()`); never on another thread at process exit
  *
- * How a registration made with [func@ThreadRef.at_exit] or
- * [func@ThreadRef.at_exit_add] behaves at process exit.
+ * How a registration made with `thread_at_exit()` or
+ * `thread_at_exit_add()` behaves at process exit.
  *
  * Since: 1.0
  */
@@ -38,8 +38,8 @@ typedef enum {
  * ThreadAtExit: (skip)
  *
  * A handle to a cancellable registration made with
- * [func@ThreadRef.at_exit_add]. Give every handle back exactly once, with
- * [func@ThreadRef.at_exit_cancel].
+ * `thread_at_exit_add()`. Give every handle back exactly once, with
+ * `thread_at_exit_cancel()`.
  *
  * Since: 1.0
  */

@@ -325,6 +325,11 @@ thread_ref_watch_finalize (ThreadRef          *self,
  * Tells whether @self has neither run nor been detached. Works from any
  * thread. It is %FALSE while its function runs.
  *
+ * ```c
+ * if (thread_finalize_is_alive (fin))
+ *   g_message ("cleanup still pending");
+ * ```
+ *
  * Returns: %TRUE if the finalizer is still pending
  *
  * Since: 1.0
@@ -345,6 +350,12 @@ thread_finalize_is_alive (ThreadFinalize *self)
  * thread, then its destroy notify. Works from any thread; whatever races with
  * it (the thread ending, process exit, another call or a detach), the
  * function runs at most once.
+ *
+ * ```c
+ * // close the connection now rather than when the thread ends
+ * if (!thread_finalize_call (conn_finalizer))
+ *   g_debug ("already closed");
+ * ```
  *
  * Returns: %TRUE if this call ran the function
  *
@@ -368,6 +379,12 @@ thread_finalize_call (ThreadFinalize *self)
  *
  * If @self is alive, kills it without running its function; its destroy
  * notify runs now, on the calling thread. Works from any thread.
+ *
+ * ```c
+ * // the connection moves to another owner: don't close it at thread end
+ * if (thread_finalize_detach (conn_finalizer))
+ *   hand_over (conn);
+ * ```
  *
  * Returns: %TRUE if @self was alive
  *
@@ -394,6 +411,10 @@ thread_finalize_detach (ThreadFinalize *self)
  * thread, not the finalizer: a finalizer that was called or detached still
  * returns its running thread.
  *
+ * ```c
+ * g_autoptr(GThread) thread = thread_finalize_dup_thread (fin);
+ * ```
+ *
  * Returns: (transfer full) (nullable): the thread, or %NULL if it has ended
  *
  * Since: 1.0
@@ -411,6 +432,10 @@ thread_finalize_dup_thread (ThreadFinalize *self)
  * @self: a finalizer
  *
  * Gets [property@ThreadRef.Finalize:atexit].
+ *
+ * ```c
+ * gboolean at_exit = thread_finalize_get_atexit (fin);
+ * ```
  *
  * Returns: whether @self runs at process exit while its thread still runs
  *
@@ -430,6 +455,11 @@ thread_finalize_get_atexit (ThreadFinalize *self)
  * @atexit: whether @self runs at process exit while its thread still runs
  *
  * Sets [property@ThreadRef.Finalize:atexit].
+ *
+ * ```c
+ * // per-thread state that no other thread may touch: not at process exit
+ * thread_finalize_set_atexit (fin, FALSE);
+ * ```
  *
  * Since: 1.0
  */

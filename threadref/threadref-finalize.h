@@ -30,6 +30,14 @@ G_DECLARE_FINAL_TYPE (ThreadFinalize, thread_finalize, THREAD, FINALIZE, GObject
  * thread ends, at process exit, or when [method@ThreadRef.Finalize.call] is
  * called.
  *
+ * ```c
+ * static void
+ * close_connection (gpointer user_data)
+ * {
+ *   connection_close (user_data);
+ * }
+ * ```
+ *
  * Since: 1.0
  */
 typedef void (*ThreadFinalizeFunc) (gpointer user_data);

@@ -291,6 +291,11 @@ thread_ref_watch (ThreadRef      *self,
  * thread. It is %FALSE from the moment the thread starts ending, including
  * inside the callbacks that run then.
  *
+ * ```c
+ * if (!thread_ref_is_alive (worker_ref))
+ *   g_message ("the worker has ended (or is ending)");
+ * ```
+ *
  * Returns: %TRUE while the thread runs
  *
  * Since: 1.0
@@ -310,6 +315,12 @@ thread_ref_is_alive (ThreadRef *self)
  * Gets the thread @self refers to, while it runs: the counterpart of calling
  * a Python `threadref.ref`. Works from any thread.
  *
+ * ```c
+ * g_autoptr(GThread) thread = thread_ref_dup_thread (ref);
+ * if (thread != NULL)
+ *   g_message ("still running: %p", thread);
+ * ```
+ *
  * Returns: (transfer full) (nullable): the thread, or %NULL if it has ended
  *
  * Since: 1.0
@@ -327,8 +338,14 @@ thread_ref_dup_thread (ThreadRef *self)
  * @ref: (type ThreadRef.Ref): a ref
  *
  * A [callback@GLib.HashFunc] for refs, agreeing with
- * [func@ThreadRef.Ref.equal]: refs to the same thread lifetime hash the
+ * [method@ThreadRef.Ref.equal]: refs to the same thread lifetime hash the
  * same, before and after the thread ends.
+ *
+ * ```c
+ * // one entry per thread lifetime, whatever ref was used to add it
+ * GHashTable *per_thread = g_hash_table_new_full (thread_ref_hash, thread_ref_equal,
+ *                                                 g_object_unref, g_free);
+ * ```
  *
  * Returns: a hash value
  *
@@ -349,6 +366,10 @@ thread_ref_hash (gconstpointer ref)
  *
  * A [callback@GLib.EqualFunc] for refs: %TRUE when both refer to the same
  * thread lifetime, whether it still runs or not.
+ *
+ * ```c
+ * g_assert_true (thread_ref_equal (ref, thread_ref_watch (ref, NULL, NULL, NULL)));
+ * ```
  *
  * Returns: %TRUE if @a and @b refer to the same thread lifetime
  *

@@ -28,6 +28,15 @@ G_DECLARE_FINAL_TYPE (ThreadRef, thread_ref, THREAD, REF, GObject)
  * The type of the function a [class@ThreadRef.Ref] calls on the ending
  * thread when that thread ends.
  *
+ * ```c
+ * static void
+ * on_thread_ended (ThreadRef *ref, gpointer user_data)
+ * {
+ *   g_assert_false (thread_ref_is_alive (ref));
+ *   forget_thread (user_data, ref);
+ * }
+ * ```
+ *
  * Since: 1.0
  */
 typedef void (*ThreadRefFunc) (ThreadRef *ref,
