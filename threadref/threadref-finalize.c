@@ -206,6 +206,11 @@ thread_finalize_class_init (ThreadFinalizeClass *klass)
    * Whether the finalizer has neither run nor been detached. It turns
    * %FALSE, and is notified, when that happens; it never turns %TRUE again.
    *
+   * ```c
+   * gboolean pending;
+   * g_object_get (fin, "alive", &pending, NULL);
+   * ```
+   *
    * Since: 1.0
    */
   properties[PROP_ALIVE] =
@@ -219,6 +224,10 @@ thread_finalize_class_init (ThreadFinalizeClass *klass)
    * Whether the finalizer runs at normal process exit while its thread still
    * runs (on the exiting thread). A finalizer of the thread that calls
    * `exit()` runs either way, since that thread ends.
+   *
+   * ```c
+   * g_object_set (fin, "atexit", FALSE, NULL);
+   * ```
    *
    * Since: 1.0
    */

@@ -187,6 +187,10 @@ thread_ref_class_init (ThreadRefClass *klass)
    * is notified on the ending thread, when the thread ends; it never turns
    * %TRUE again.
    *
+   * ```c
+   * g_signal_connect (ref, "notify::alive", G_CALLBACK (on_worker_gone), self);
+   * ```
+   *
    * Since: 1.0
    */
   properties[PROP_ALIVE] =
