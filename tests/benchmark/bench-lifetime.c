@@ -1,0 +1,98 @@
+/* bench-lifetime.c: the cost of ending a lifetime on purpose with
+ * thread_end_lifetime(), per registration it runs
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One thread, every variant in turn: register N callbacks (untimed), then
+ * time the call that runs them all. The hand-written list's counterpart
+ * runs its list the same way and keeps its per-thread struct; the library
+ * also ends the anchor, and the next registration makes a new one
+ * (untimed).
+ */
+
+#include "bench-sections.h"
+#include "bench-variant.h"
+
+typedef struct {
+  const BenchVariant *variant;
+  GArray             *samples;
+} LifetimeCase;
+
+typedef struct {
+  const BenchConfig *config;
+  LifetimeCase      *cases;
+  guint              n_cases;
+} LifetimeJob;
+
+static double
+run_batches (const BenchConfig *config,
+             LifetimeCase      *c)
+{
+  g_autofree double *per_batch = g_new (double, config->lifetime_batches);
+
+  for (guint b = 0; b < config->lifetime_batches; b++)
+    {
+      guint64 fired = 0;
+      gint64 start;
+
+      for (guint i = 0; i < config->lifetime_n; i++)
+        c->variant->add_fire (&fired);
+      start = bench_now_ns ();
+      c->variant->end_now ();
+      per_batch[b] = (double) (bench_now_ns () - start) / config->lifetime_n;
+
+      if (fired != config->lifetime_n)
+        g_warning ("%s: %" G_GUINT64_FORMAT " callbacks ran, expected %u",
+                   c->variant->id, fired, config->lifetime_n);
+    }
+
+  return bench_median (per_batch, config->lifetime_batches);
+}
+
+static gpointer
+lifetime_job_run (gpointer data)
+{
+  LifetimeJob *job = data;
+
+  for (guint i = 0; i < job->n_cases; i++)
+    run_batches (job->config, &job->cases[i]);
+
+  for (guint rep = 0; rep < job->config->repeat; rep++)
+    for (guint i = 0; i < job->n_cases; i++)
+      {
+        double ns = run_batches (job->config, &job->cases[i]);
+
+        g_array_append_val (job->cases[i].samples, ns);
+      }
+
+  return NULL;
+}
+
+void
+bench_section_lifetime (BenchReport       *report,
+                        const BenchConfig *config)
+{
+  LifetimeCase cases[] = {
+    { &bench_plain },
+    { &bench_plain_thread_only },
+    { &bench_finalize },
+    { &bench_ref },
+    { &bench_list },
+  };
+  LifetimeJob job = { config, cases, G_N_ELEMENTS (cases) };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    cases[i].samples = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_thread_join (g_thread_new ("bench-lifetime", lifetime_job_run, &job));
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      LifetimeCase *c = &cases[i];
+
+      bench_report_add (report, "ending a lifetime", "thread_end_lifetime() per registration",
+                        c->variant->id, c->variant->label, config->lifetime_n, "ns",
+                        bench_stats ((double *) c->samples->data, c->samples->len));
+      g_array_unref (c->samples);
+    }
+}

@@ -1,0 +1,90 @@
+/* bench-memory.c: bytes per live registration, from the allocator's own
+ * statistics
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One thread makes N registrations and keeps them live; the figure is the
+ * growth of mallinfo2()'s bytes in use (uordblks + hblkhd, all arenas)
+ * over N, read on that thread while nothing else runs. It includes the
+ * thread's anchor, spread over N. GObject instances come from GSlice, which
+ * only shows here with G_SLICE=always-malloc: bench-main.c makes sure it is
+ * set, and the empty-GObject row (24-byte instance, so 32 bytes with
+ * malloc's header) shows that they are counted.
+ */
+
+#include "bench-sections.h"
+#include "bench-targets.h"
+#include "bench-variant.h"
+
+typedef struct {
+  const BenchVariant *variant;
+  guint               n;
+  gpointer           *handles;
+  guint64             fired;
+  double              bytes;
+} MemoryJob;
+
+static gpointer
+memory_job_run (gpointer data)
+{
+  MemoryJob *job = data;
+  const BenchVariant *v = job->variant;
+  gssize before, after;
+
+  /* This thread's arena and tcache exist before the first reading. */
+  g_free (g_malloc (64));
+
+  before = bench_heap_in_use ();
+  if (v->no_callback)
+    for (guint i = 0; i < job->n; i++)
+      job->handles[i] = v->add (&job->fired);
+  else
+    for (guint i = 0; i < job->n; i++)
+      v->add_fire (&job->fired);
+  after = bench_heap_in_use ();
+  job->bytes = (double) (after - before) / job->n;
+
+  /* Registrations run at the thread's end; kept objects go now. */
+  if (v->no_callback)
+    for (guint i = 0; i < job->n; i++)
+      v->cancel (job->handles[i]);
+
+  return NULL;
+}
+
+void
+bench_section_memory (BenchReport       *report,
+                      const BenchConfig *config)
+{
+  static const BenchVariant *const variants[] = {
+    &bench_plain, &bench_finalize, &bench_ref, &bench_list,
+    &bench_cxa, &bench_gprivate, &bench_gobject_floor,
+  };
+  MemoryJob job = { 0 };
+
+  job.n = config->memory_n;
+  job.handles = g_new0 (gpointer, job.n);
+
+  for (guint i = 0; i < G_N_ELEMENTS (variants); i++)
+    {
+      BenchStats stats;
+      BenchRow *row;
+
+      job.variant = variants[i];
+      job.fired = 0;
+      g_thread_join (g_thread_new ("bench-memory", memory_job_run, &job));
+      if (job.fired != (job.variant->no_callback ? 0 : job.n))
+        g_warning ("%s: %" G_GUINT64_FORMAT " callbacks ran, expected %u",
+                   job.variant->id, job.fired, job.n);
+
+      stats = (BenchStats) { job.bytes, job.bytes, job.bytes, 1 };
+      row = bench_report_add (report, "memory", "bytes per live registration",
+                              job.variant->id, job.variant->label, job.n, "B", stats);
+      if (job.variant == &bench_plain)
+        bench_row_set_target (row, BENCH_TARGET_AT_MOST, BENCH_TARGET_PLAIN_BYTES, FALSE, "≤ 64 B");
+      else if (job.variant == &bench_finalize)
+        bench_row_set_target (row, BENCH_TARGET_AT_MOST, BENCH_TARGET_FINALIZE_BYTES, FALSE, "≤ 160 B");
+    }
+
+  g_free (job.handles);
+}

@@ -1,0 +1,20 @@
+/* bench-targets.h: the targets of issue 4, in one place
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Ratios are to the hand-written list measured in the same run: the machine
+ * is shared and noisy, so absolute times move from run to run while ratios
+ * taken minutes apart move much less.
+ */
+
+#pragma once
+
+#define BENCH_TARGET_PLAIN_FIRE_RATIO      1.5   /* plain register+fire, x list */
+#define BENCH_TARGET_PLAIN_CANCEL_RATIO    1.5   /* plain register+cancel, x list */
+#define BENCH_TARGET_FINALIZE_FIRE_RATIO   8.0   /* ThreadFinalize register+fire, x list */
+#define BENCH_TARGET_REF_CANCEL_RATIO      8.0   /* ThreadRef register+cancel, x list */
+#define BENCH_TARGET_LOAD_GROWTH           1.5   /* cancel at the largest load / at the smallest */
+#define BENCH_TARGET_PARALLEL_SCALING      1.6   /* plain path, 2 threads / 1 thread throughput */
+#define BENCH_TARGET_PLAIN_BYTES           64.0  /* bytes per live plain registration */
+#define BENCH_TARGET_FINALIZE_BYTES        160.0 /* bytes per live ThreadFinalize */
+#define BENCH_TARGET_FIRST_NS              2000.0 /* first registration in a thread */

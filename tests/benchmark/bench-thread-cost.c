@@ -1,0 +1,138 @@
+/* bench-thread-cost.c: what a thread pays for its first registration (the
+ * anchor), and what a thread that never registers pays (nothing)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <math.h>
+
+#include "bench-job.h"
+#include "bench-sections.h"
+#include "bench-targets.h"
+
+typedef gint64 (*TimeThreadFunc) (GThreadFunc func,
+                                  gpointer    data);
+
+/* The median over `threads` empty threads, per repetition. */
+BenchStats
+bench_measure_empty_thread (const BenchConfig *config)
+{
+  g_autofree double *times = g_new (double, config->first_threads);
+  g_autofree double *medians = g_new (double, config->repeat);
+
+  bench_time_gthread (bench_empty_thread, NULL);
+  for (guint rep = 0; rep < config->repeat; rep++)
+    {
+      for (guint t = 0; t < config->first_threads; t++)
+        times[t] = (double) bench_time_gthread (bench_empty_thread, NULL);
+      medians[rep] = bench_median (times, config->first_threads);
+    }
+
+  return bench_stats (medians, config->repeat);
+}
+
+void
+bench_section_empty_thread (BenchReport *report,
+                            BenchStats   before,
+                            BenchStats   after)
+{
+  /* The spread of the repetitions' medians, the larger of the two. */
+  double noise = MAX (before.max - before.min, after.max - after.min) / 2.0;
+  BenchStats diff = { fabs (after.median - before.median), 0, 0, 1 };
+  g_autofree char *target = g_strdup_printf ("≤ noise (%.0f ns)", noise);
+  BenchRow *row;
+
+  diff.min = diff.max = diff.median;
+  bench_report_add (report, "thread that never registers", "empty thread, library not used yet",
+                    "before", "g_thread_new + join", 0, "ns", before);
+  row = bench_report_add (report, "thread that never registers", "empty thread, library used",
+                          "after", "g_thread_new + join", 0, "ns", after);
+  bench_row_set_ratio_to (row, "before", "empty thread, library not used yet");
+  row = bench_report_add (report, "thread that never registers", "|used − not used|",
+                          "difference", "g_thread_new + join", 0, "ns", diff);
+  bench_row_set_target (row, BENCH_TARGET_AT_MOST, noise, FALSE, target);
+}
+
+typedef struct {
+  const BenchVariant *variant;
+  const char         *id;
+  const char         *label;
+  TimeThreadFunc      time_thread;
+  gboolean            library;     /* the target applies */
+  BenchJob            job;
+  GArray             *samples;
+} FirstCase;
+
+static double
+first_run_once (FirstCase *c,
+                guint      threads)
+{
+  g_autofree double *diffs = g_new (double, threads);
+
+  for (guint t = 0; t < threads; t++)
+    {
+      gint64 empty = c->time_thread (bench_empty_thread, NULL);
+      gint64 work = c->time_thread (bench_job_run, &c->job);
+
+      bench_job_check (&c->job);
+      diffs[t] = (double) (work - empty);
+    }
+
+  return bench_median (diffs, threads);
+}
+
+/* (a thread that makes one registration − an empty thread): the anchor is
+ * made, the registration runs at the thread's end, the anchor goes. */
+void
+bench_section_first (BenchReport       *report,
+                     const BenchConfig *config)
+{
+  FirstCase cases[] = {
+    { &bench_plain, NULL, NULL, bench_time_gthread, TRUE },
+    { &bench_plain_thread_only, NULL, NULL, bench_time_gthread, TRUE },
+    { &bench_finalize, NULL, NULL, bench_time_gthread, TRUE },
+    { &bench_ref, NULL, NULL, bench_time_gthread, TRUE },
+    { &bench_list, NULL, NULL, bench_time_gthread, FALSE },
+    { &bench_cxa, NULL, NULL, bench_time_gthread, FALSE },
+    { &bench_gprivate, NULL, NULL, bench_time_gthread, FALSE },
+    /* g_thread_self() must then make a GThread for a thread GLib did not
+     * start: the anchor keeps a reference to it. */
+    { &bench_plain, "plain-pthread", "plain C path, pthread_create", bench_time_pthread, FALSE },
+    { &bench_list, "list-pthread", "hand-written list, pthread_create", bench_time_pthread, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      bench_job_init (&cases[i].job, cases[i].variant, 1, FALSE);
+      cases[i].samples = g_array_new (FALSE, FALSE, sizeof (double));
+      first_run_once (&cases[i], 1);
+    }
+
+  for (guint rep = 0; rep < config->repeat; rep++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        double ns = first_run_once (&cases[i], config->first_threads);
+
+        g_array_append_val (cases[i].samples, ns);
+      }
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      FirstCase *c = &cases[i];
+      gboolean pthread = c->id != NULL;
+      BenchRow *row;
+
+      row = bench_report_add (report, "first registration in a thread",
+                              pthread ? "first registration (pthread thread)" : "first registration",
+                              pthread ? c->id : c->variant->id,
+                              pthread ? c->label : c->variant->label, 0, "ns",
+                              bench_stats ((double *) c->samples->data, c->samples->len));
+      if (pthread)
+        bench_row_set_ratio_to (row, "list-pthread", NULL);
+      if (c->library)
+        bench_row_set_target (row, BENCH_TARGET_AT_MOST, BENCH_TARGET_FIRST_NS, FALSE, "≤ 2 µs");
+
+      bench_job_clear (&c->job);
+      g_array_unref (c->samples);
+    }
+}
