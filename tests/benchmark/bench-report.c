@@ -144,7 +144,9 @@ bench_report_finish (BenchReport *report)
       BenchRow *ref = bench_report_find (report, row->section, ref_metric, ref_variant, row->param);
       double value;
 
-      if (ref != NULL && ref->stats.n > 0 && row->stats.n > 0 && ref->stats.median != 0.0)
+      /* A reference that is zero within its own noise (a cost too small to
+       * see over a thread's creation) gives no meaningful ratio. */
+      if (ref != NULL && ref->stats.n > 0 && row->stats.n > 0 && ref->stats.min > 0.0)
         row->ratio = row->stats.median / ref->stats.median;
 
       if (row->target_kind == BENCH_TARGET_NONE)
@@ -232,7 +234,7 @@ bench_report_print_table (BenchReport *report,
         {
           section = row->section;
           fprintf (out, "\n== %s ==\n", section);
-          print_cell (out, "figure", 40, FALSE);
+          print_cell (out, "figure", 50, FALSE);
           print_cell (out, "variant", 28, FALSE);
           print_cell (out, "N", 8, TRUE);
           print_cell (out, "median", 10, TRUE);
@@ -243,7 +245,7 @@ bench_report_print_table (BenchReport *report,
           fprintf (out, "\n");
         }
 
-      print_cell (out, row->metric, 40, FALSE);
+      print_cell (out, row->metric, 50, FALSE);
       print_cell (out, row->label, 28, FALSE);
       print_cell (out, param, 8, TRUE);
       print_cell (out, value, 10, TRUE);
@@ -275,8 +277,8 @@ bench_report_print_targets (BenchReport *report,
         passed++;
       else
         failed++;
-      fprintf (out, "%s  %s: %s%s%s = %s%s, target %s\n",
-               status_text (row->status), row->section, row->metric,
+      fprintf (out, "%s  %s: %s, %s%s%s = %s%s, target %s\n",
+               status_text (row->status), row->section, row->label, row->metric,
                *param ? " N=" : "", param, shown,
                row->target_on_ratio ? "x" : row->unit, row->target_text);
     }

@@ -12,9 +12,12 @@ G_BEGIN_DECLS
 
 /* bench-thread-cost.c */
 BenchStats bench_measure_empty_thread  (const BenchConfig *config);
+/* Every kind of registration once, on a thread of its own. */
+void       bench_use_library           (void);
 void       bench_section_empty_thread  (BenchReport       *report,
                                         BenchStats         before,
-                                        BenchStats         after);
+                                        BenchStats         after,
+                                        BenchStats         at_end);
 void       bench_section_first         (BenchReport       *report,
                                         const BenchConfig *config);
 /* bench-per-callback.c */
