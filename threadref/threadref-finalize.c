@@ -120,6 +120,7 @@ thread_finalize_constructed (GObject *object)
   self->func = pending.func;
   self->user_data = pending.user_data;
   self->destroy_notify = pending.destroy_notify;
+  threadref_pin_callbacks (self->func, self->destroy_notify);
 
   /* Like weakref.finalize: alive until it has run or been detached. Taken
    * before attaching, since the node may run at once on another thread. */

@@ -116,6 +116,7 @@ thread_ref_constructed (GObject *object)
   self->callback = pending.callback;
   self->user_data = pending.user_data;
   self->destroy_notify = pending.destroy_notify;
+  threadref_pin_callbacks (self->callback, self->destroy_notify);
 
   if (pending.target == NULL)
     threadref_node_attach (&self->node, REF_NODE_KIND, thread_ref_fire, self, FALSE);

@@ -105,6 +105,11 @@ threadref_node_mark_done (ThreadRefNode *node)
   return g_atomic_int_or (&node->state, THREADREF_NODE_DONE);
 }
 
+/* Keeps the modules that contain these functions loaded for good (see
+ * threadref-pin-private.h). Plain nodes' functions are pinned on attach. */
+void               threadref_pin_callbacks        (gpointer           callback,
+                                                   gpointer           destroy_notify);
+
 gboolean           threadref_sentinel_is_alive    (ThreadRefSentinel *self);
 /* Whether self is the calling thread's current or ending lifetime. */
 gboolean           threadref_sentinel_is_current  (ThreadRefSentinel *self);

@@ -9,6 +9,8 @@
 #include <limits.h>
 
 #include "threadref-exit-private.h"
+#include "threadref-fork-private.h"
+#include "threadref-pin-private.h"
 #include "threadref-sentinel-private.h"
 #include "threadref-stamp-private.h"
 
@@ -34,6 +36,7 @@ struct _ThreadRefSentinel
   ThreadRefNode     *newest;         /* under lock */
   gsize              n_holders;      /* under lock */
   guint              n_waiters;      /* under lock: threads blocked on state */
+  ThreadRefNode     *claimed;        /* atomic: a CLAIMED node being pinned, for fork() */
   GQueue             waiters;        /* under lock: ThreadRefWaiters to tell at ENDED */
 
   GThread           *thread;         /* a reference taken when the lifetime began */
@@ -52,6 +55,7 @@ typedef struct {
   ThreadRefSentinel *current;           /* == the GPrivate's value, read faster */
   ThreadRefSentinel *ending;            /* lifetime being ended here; nested nodes join it */
   guint              destructor_calls;  /* calls of sentinel_thread_ended on this thread */
+  ThreadRefPinCache  pin_cache;         /* modules this thread saw code of */
 } ThreadState;
 
 static __thread ThreadState thread_state;
@@ -166,9 +170,14 @@ node_claim_locked (ThreadRefSentinel *self,
                    ThreadRefNode     *node)
 {
   list_unlink (self, node);
-  node_set_state_locked (node,
-                         (node->kind & THREADREF_NODE_KIND_PIN) ? THREADREF_NODE_CLAIMED
-                                                                : THREADREF_NODE_FIRING);
+  if (node->kind & THREADREF_NODE_KIND_PIN)
+    {
+      /* Only the sentinel's own thread claims pinned nodes, one at a time. */
+      g_atomic_pointer_set (&self->claimed, node);
+      node_set_state_locked (node, THREADREF_NODE_CLAIMED);
+    }
+  else
+    node_set_state_locked (node, THREADREF_NODE_FIRING);
 }
 
 /* Drops the sentinel's reference if it has ended and nothing holds it; the
@@ -187,6 +196,7 @@ sentinel_new (void)
   ThreadRefSentinel *self;
 
   threadref_exit_init ();
+  threadref_fork_init ();
 
   self = g_object_new (THREADREF_TYPE_SENTINEL, NULL);
   /* Taken now: when the pthread-key destructors run, GLib's own per-thread
@@ -281,6 +291,8 @@ threadref_node_attach (ThreadRefNode     *node,
   ThreadRefSentinel *self = sentinel_get_current (&end_now);
 
   node_init (node, self, kind, func, data, at_exit);
+  if (kind & THREADREF_NODE_KIND_PLAIN)
+    threadref_pin_code (&thread_state.pin_cache, func);
 
   threadref_lock (&self->lock);
   list_push (self, node);
@@ -306,6 +318,8 @@ threadref_node_attach_to (ThreadRefNode     *node,
   gboolean attached = FALSE;
 
   node_init (node, self, kind, func, data, at_exit);
+  if (kind & THREADREF_NODE_KIND_PLAIN)
+    threadref_pin_code (&thread_state.pin_cache, func);
 
   /* An ENDING lifetime still takes nodes: its thread runs them before it
    * marks the lifetime ENDED, under this same lock. */
@@ -436,6 +450,7 @@ threadref_node_run (ThreadRefNode *node)
        * in threadref_node_cancel() for exactly this reference. */
       g_object_ref (node->data);
       __atomic_store_n (&node->state, THREADREF_NODE_FIRING, __ATOMIC_RELEASE);
+      g_atomic_pointer_set (&node->sentinel->claimed, NULL);
     }
 
   node->func (node->data);
@@ -541,6 +556,14 @@ threadref_sentinel_end_current (void)
       sentinel_set_current (NULL);
       sentinel_end (self);
     }
+}
+
+void
+threadref_pin_callbacks (gpointer callback,
+                         gpointer destroy_notify)
+{
+  threadref_pin_code (&thread_state.pin_cache, callback);
+  threadref_pin_code (&thread_state.pin_cache, destroy_notify);
 }
 
 gboolean
@@ -713,4 +736,65 @@ threadref_sentinel_count_allocated (void)
   threadref_unlock (&registry_lock);
 
   return n;
+}
+
+/* fork(): the child has one thread, a copy of the one that forked. Another
+ * thread may have held a sentinel's lock at that moment, so the parent takes
+ * every lock before forking (registry first, as everywhere) and both sides
+ * release them after. Critical sections are short and never call out, so
+ * this only waits for sections already running. */
+void
+threadref_sentinel_fork_prepare (void)
+{
+  threadref_lock (&registry_lock);
+  for (ThreadRefSentinel *self = registry_head; self != NULL; self = self->registry_next)
+    threadref_lock (&self->lock);
+}
+
+void
+threadref_sentinel_fork_parent (void)
+{
+  for (ThreadRefSentinel *self = registry_head; self != NULL; self = self->registry_next)
+    threadref_unlock (&self->lock);
+  threadref_unlock (&registry_lock);
+}
+
+/* In the child, every lifetime but the forking thread's belongs to a thread
+ * that does not exist here: it is dead, and its nodes never run. Only
+ * async-signal-safe work is done (no GObject, no callbacks, no free of
+ * anything user code may still reach): the child may be about to exec.
+ * What those lifetimes held stays allocated in the child. */
+void
+threadref_sentinel_fork_child (void)
+{
+  for (ThreadRefSentinel *self = registry_head; self != NULL; self = self->registry_next)
+    {
+      if (self != thread_state.current && self != thread_state.ending)
+        {
+          ThreadRefNode *node = self->newest;
+
+          while (node != NULL)
+            {
+              ThreadRefNode *older = node->older;
+
+              node->newer = node->older = NULL;
+              node_set_state_locked (node, THREADREF_NODE_DONE);
+              node = older;
+            }
+          self->newest = NULL;
+          /* A node its vanished thread had claimed but not pinned would make
+           * the ref's dispose wait forever. */
+          if (self->claimed != NULL)
+            {
+              node_set_state_locked (self->claimed, THREADREF_NODE_DONE);
+              self->claimed = NULL;
+            }
+          /* Blocked waiters and async waiters were threads of the parent. */
+          self->n_waiters = 0;
+          g_queue_init (&self->waiters);
+          g_atomic_int_set (&self->state, THREADREF_SENTINEL_ENDED);
+        }
+      threadref_lock_init (&self->lock);
+    }
+  threadref_lock_init (&registry_lock);
 }

@@ -1,0 +1,257 @@
+/* test-fork.c: fork() with live refs and finalizers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * In the child only the forking thread exists: refs and finalizers of the
+ * other threads must report dead and never run there, the forking thread's
+ * must keep working, and nothing may deadlock even if another thread was
+ * inside the library when fork() was called.
+ */
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <threadref.h>
+
+#include "test-util.h"
+
+static int report_fd = -1;   /* the child writes what ran here */
+
+static void
+report (gpointer label)
+{
+  ssize_t n = write (report_fd, label, strlen (label));
+
+  (void) n;
+}
+
+static void
+report_ref (ThreadRef *ref,
+            gpointer   label)
+{
+  report (label);
+}
+
+typedef struct {
+  ThreadRef      *ref;
+  ThreadFinalize *fin;
+  GMutex          mutex;
+  GCond           cond;
+  gint            stage;
+} Worker;
+
+static gpointer
+worker_main (gpointer data)
+{
+  Worker *w = data;
+
+  w->ref = thread_ref_new (report_ref, "worker-ref;", NULL);
+  w->fin = thread_finalize_new (report, "worker-fin;", NULL);
+  thread_at_exit (report, "worker-plain;", THREAD_AT_EXIT_DEFAULT);
+
+  g_mutex_lock (&w->mutex);
+  w->stage = 1;
+  g_cond_broadcast (&w->cond);
+  while (w->stage < 2)
+    g_cond_wait (&w->cond, &w->mutex);
+  g_mutex_unlock (&w->mutex);
+  return NULL;
+}
+
+static G_NORETURN void
+child_checks (Worker *w)
+{
+  ThreadRef *mine;
+  ThreadFinalize *fin;
+
+  /* The worker does not exist here. */
+  if (thread_ref_is_alive (w->ref) || thread_ref_dup_thread (w->ref) != NULL)
+    report ("BAD:worker-ref-alive;");
+  if (thread_finalize_is_alive (w->fin) || thread_finalize_call (w->fin) ||
+      thread_finalize_detach (w->fin))
+    report ("BAD:worker-fin-alive;");
+  if (thread_ref_watch (w->ref, NULL, NULL, NULL) != NULL)
+    report ("BAD:watch-worker;");
+  /* Dropping them takes the worker's (parent-side) lock: must not hang. */
+  g_object_unref (w->ref);
+  g_object_unref (w->fin);
+
+  /* The forking thread works as before. */
+  mine = thread_ref_new (NULL, NULL, NULL);
+  if (!thread_ref_is_alive (mine))
+    report ("BAD:own-ref-dead;");
+  fin = thread_finalize_new (report, "child-called;", NULL);
+  thread_finalize_call (fin);
+  g_object_unref (fin);
+  g_object_unref (thread_finalize_new (report, "child-at-exit;", NULL));
+  g_object_unref (mine);
+
+  /* exit(): the child's own finalizer runs; the worker's never do. */
+  exit (0);
+}
+
+static void
+test_fork_other_threads_dead (void)
+{
+  Worker w = { 0 };
+  GThread *thread;
+  int fds[2];
+  pid_t pid;
+  int status;
+  GString *out = g_string_new (NULL);
+  char buf[256];
+  ssize_t n;
+
+  g_test_summary ("In a fork() child, another thread's refs and finalizers "
+                  "are dead and never run; the forking thread's work");
+
+  g_mutex_init (&w.mutex);
+  g_cond_init (&w.cond);
+  thread = g_thread_new ("fork-worker", worker_main, &w);
+  g_mutex_lock (&w.mutex);
+  while (w.stage < 1)
+    g_cond_wait (&w.cond, &w.mutex);
+  g_mutex_unlock (&w.mutex);
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      close (fds[0]);
+      report_fd = fds[1];
+      alarm (10);
+      child_checks (&w);
+    }
+
+  close (fds[1]);
+  while ((n = read (fds[0], buf, sizeof buf)) > 0)
+    g_string_append_len (out, buf, n);
+  close (fds[0]);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_assert_cmpstr (out->str, ==, "child-called;child-at-exit;");
+
+  /* In the parent, the worker's run as usual when it ends: they write to
+   * a new pipe. */
+  g_assert_true (thread_ref_is_alive (w.ref));
+  g_assert_true (thread_finalize_detach (w.fin));
+  g_assert_cmpint (pipe (fds), ==, 0);
+  report_fd = fds[1];
+  g_mutex_lock (&w.mutex);
+  w.stage = 2;
+  g_cond_broadcast (&w.cond);
+  g_mutex_unlock (&w.mutex);
+  g_thread_join (thread);
+  close (fds[1]);
+  g_string_truncate (out, 0);
+  while ((n = read (fds[0], buf, sizeof buf)) > 0)
+    g_string_append_len (out, buf, n);
+  close (fds[0]);
+  g_assert_cmpstr (out->str, ==, "worker-plain;worker-ref;");
+
+  g_object_unref (w.ref);
+  g_object_unref (w.fin);
+  g_string_free (out, TRUE);
+  g_mutex_clear (&w.mutex);
+  g_cond_clear (&w.cond);
+}
+
+/* Threads hammering the library while the test forks. */
+typedef struct {
+  gint       stop;
+  ThreadRef *shared;   /* a ref to the hammering thread, dropped by children */
+  gint       ready;
+} Hammer;
+
+static void
+noop (gpointer data)
+{
+}
+
+static gpointer
+hammer_main (gpointer data)
+{
+  Hammer *h = data;
+
+  g_atomic_pointer_set (&h->shared, thread_ref_new (NULL, NULL, NULL));
+  g_atomic_int_set (&h->ready, 1);
+  /* Only the plain path: it takes threadref's locks and malloc's, which are
+   * fork-safe. (GObject's own global locks, taken by g_object_new(), are
+   * not: a child of a process that was inside g_object_new() on another
+   * thread can deadlock in GLib, whatever threadref does.) */
+  while (!g_atomic_int_get (&h->stop))
+    {
+      ThreadAtExit *handle = thread_at_exit_add (noop, NULL, THREAD_AT_EXIT_DEFAULT);
+
+      thread_at_exit_cancel (handle);
+    }
+  return NULL;
+}
+
+static void
+test_fork_while_busy (void)
+{
+  Hammer h = { 0 };
+  GThread *hammer = g_thread_new ("hammer", hammer_main, &h);
+  guint forks = g_test_thorough () ? 2000 : 200;
+  guint ok = 0;
+
+  g_test_summary ("fork() while another thread is inside the library: the "
+                  "child never deadlocks, whatever lock was held");
+
+  while (!g_atomic_int_get (&h.ready))
+    g_thread_yield ();
+
+  for (guint i = 0; i < forks; i++)
+    {
+      int status;
+      pid_t pid = fork ();
+
+      g_assert_cmpint (pid, >=, 0);
+      if (pid == 0)
+        {
+          ThreadFinalize *fin;
+
+          alarm (10);   /* a deadlock kills the child: the test sees it */
+          /* Touch the hammering thread's lifetime and our own. */
+          if (thread_ref_is_alive (h.shared))
+            _exit (2);
+          if (thread_ref_watch (h.shared, NULL, NULL, NULL) != NULL)
+            _exit (3);
+          fin = thread_finalize_new (noop, NULL, NULL);
+          thread_finalize_call (fin);
+          g_object_unref (fin);
+          thread_end_lifetime ();
+          _exit (0);
+        }
+      g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+      if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+        ok++;
+      else
+        g_test_message ("child %u: %s %d", i,
+                        WIFSIGNALED (status) ? "signal" : "status",
+                        WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
+    }
+
+  g_atomic_int_set (&h.stop, 1);
+  g_thread_join (hammer);
+  g_object_unref (h.shared);
+
+  g_test_message ("%u forks while another thread registered and cancelled: %u clean", forks, ok);
+  g_assert_cmpuint (ok, ==, forks);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/threadref/fork/other-threads-dead", test_fork_other_threads_dead);
+  g_test_add_func ("/threadref/fork/while-busy", test_fork_while_busy);
+
+  return g_test_run ();
+}

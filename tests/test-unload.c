@@ -1,0 +1,141 @@
+/* test-unload.c: a module whose callbacks are pending is closed
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * threadref keeps loaded every module whose code a registration will call,
+ * as glibc does for C++ thread_local destructors, so g_module_close()
+ * (dlclose()) while callbacks are pending cannot leave them pointing at
+ * unmapped code.
+ */
+
+#include <gmodule.h>
+#include <threadref.h>
+
+#include "test-util.h"
+
+typedef ThreadRef *(*PluginRegister) (gint *counter);
+
+static gboolean
+mapped (const char *path_part)
+{
+  g_autofree char *maps = NULL;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  return strstr (maps, path_part) != NULL;
+}
+
+static char *
+module_path (const char *name)
+{
+  return g_test_build_filename (G_TEST_BUILT, "modules", name, NULL);
+}
+
+typedef struct {
+  PluginRegister  plugin_register;
+  gint            counter;
+  ThreadRef      *ref;
+  GMutex          mutex;
+  GCond           cond;
+  gint            stage;
+} UnloadData;
+
+static gpointer
+use_plugin_then_wait (gpointer data)
+{
+  UnloadData *d = data;
+
+  d->ref = d->plugin_register (&d->counter);
+
+  g_mutex_lock (&d->mutex);
+  d->stage = 1;
+  g_cond_broadcast (&d->cond);
+  while (d->stage < 2)
+    g_cond_wait (&d->cond, &d->mutex);
+  g_mutex_unlock (&d->mutex);
+  return NULL;   /* the plugin's callbacks run now */
+}
+
+static void
+test_unload_pending_callbacks (void)
+{
+  g_autofree char *path = module_path ("libthreadref-test-plugin.so");
+  UnloadData d = { 0 };
+  GModule *module;
+  GThread *thread;
+
+  g_test_summary ("Closing a module while callbacks it registered are pending "
+                  "does not unmap them: they run when the thread ends");
+
+  module = g_module_open (path, G_MODULE_BIND_LOCAL);
+  g_assert_nonnull (module);
+  g_assert_true (g_module_symbol (module, "plugin_register", (gpointer *) &d.plugin_register));
+
+  g_mutex_init (&d.mutex);
+  g_cond_init (&d.cond);
+  thread = g_thread_new ("plugin-user", use_plugin_then_wait, &d);
+  g_mutex_lock (&d.mutex);
+  while (d.stage < 1)
+    g_cond_wait (&d.cond, &d.mutex);
+  g_mutex_unlock (&d.mutex);
+
+  g_assert_true (g_module_close (module));
+  g_assert_true (mapped ("libthreadref-test-plugin.so"));
+
+  g_mutex_lock (&d.mutex);
+  d.stage = 2;
+  g_cond_broadcast (&d.cond);
+  g_mutex_unlock (&d.mutex);
+  g_thread_join (thread);
+
+  /* finalizer + destroy, plain, ref + destroy */
+  g_assert_cmpint (d.counter, ==, 5);
+  g_object_unref (d.ref);
+  g_assert_cmpint (d.counter, ==, 5);
+  g_mutex_clear (&d.mutex);
+  g_cond_clear (&d.cond);
+}
+
+static void
+test_unload_unused_module (void)
+{
+  g_autofree char *path = module_path ("libthreadref-test-unused-plugin.so");
+  GModule *module;
+
+  g_test_summary ("A module that registered nothing unloads as usual (so the "
+                  "check above can see unloading)");
+
+  module = g_module_open (path, G_MODULE_BIND_LOCAL);
+  g_assert_nonnull (module);
+  g_assert_true (mapped ("libthreadref-test-unused-plugin.so"));
+  g_assert_true (g_module_close (module));
+  g_assert_false (mapped ("libthreadref-test-unused-plugin.so"));
+}
+
+static void
+test_unload_library_itself (void)
+{
+  g_test_summary ("libthreadref itself is never unmapped (-z nodelete)");
+
+  g_assert_true (mapped ("libthreadref-1.0.so"));
+  /* Loading and closing it again changes nothing. */
+  {
+    GModule *self = g_module_open ("libthreadref-1.0.so.0", G_MODULE_BIND_LOCAL);
+
+    g_assert_nonnull (self);
+    g_assert_true (g_module_close (self));
+  }
+  g_assert_true (mapped ("libthreadref-1.0.so"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/threadref/unload/pending-callbacks", test_unload_pending_callbacks);
+  g_test_add_func ("/threadref/unload/unused-module", test_unload_unused_module);
+  g_test_add_func ("/threadref/unload/library-itself", test_unload_library_itself);
+
+  return g_test_run ();
+}
