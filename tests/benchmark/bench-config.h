@@ -24,6 +24,7 @@ typedef struct {
   guint    lifetime_batches;
   guint    wait_samples;    /* thread ends per wait-latency kind */
   char   **only;            /* sections to run; NULL: all */
+  guint32  seed;            /* for the order of cases within a repetition */
 } BenchConfig;
 
 gboolean bench_config_wants (const BenchConfig *config,

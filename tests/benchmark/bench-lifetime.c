@@ -53,17 +53,23 @@ static gpointer
 lifetime_job_run (gpointer data)
 {
   LifetimeJob *job = data;
+  g_autofree guint *order = g_new (guint, job->n_cases);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (job->config->seed);
 
   for (guint i = 0; i < job->n_cases; i++)
     run_batches (job->config, &job->cases[i]);
 
   for (guint rep = 0; rep < job->config->repeat; rep++)
-    for (guint i = 0; i < job->n_cases; i++)
-      {
-        double ns = run_batches (job->config, &job->cases[i]);
+    {
+      bench_shuffle (order, job->n_cases, rand);
+      for (guint i = 0; i < job->n_cases; i++)
+        {
+          LifetimeCase *c = &job->cases[order[i]];
+          double ns = run_batches (job->config, c);
 
-        g_array_append_val (job->cases[i].samples, ns);
-      }
+          g_array_append_val (c->samples, ns);
+        }
+    }
 
   return NULL;
 }

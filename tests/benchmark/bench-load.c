@@ -119,6 +119,8 @@ bench_section_load (BenchReport       *report,
   guint n_workers = G_N_ELEMENTS (variants) * n_loads;
   g_autofree LoadWorker *workers = g_new0 (LoadWorker, n_workers);
   guint smallest = G_MAXUINT, largest = 0;
+  g_autofree guint *order = g_new (guint, n_workers);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (config->seed);
 
   for (guint l = 0; l < n_loads; l++)
     {
@@ -149,13 +151,17 @@ bench_section_load (BenchReport       *report,
       worker_batch (&workers[i], LOAD_OLDEST);
     }
   for (guint rep = 0; rep < config->repeat; rep++)
-    for (guint i = 0; i < n_workers; i++)
-      for (LoadCommand p = LOAD_NEWEST; p <= LOAD_OLDEST; p++)
-        {
-          double ns = worker_batch (&workers[i], p);
+    {
+      bench_shuffle (order, n_workers, rand);
+      for (guint i = 0; i < n_workers; i++)
+        for (LoadCommand p = LOAD_NEWEST; p <= LOAD_OLDEST; p++)
+          {
+            LoadWorker *w = &workers[order[i]];
+            double ns = worker_batch (w, p);
 
-          g_array_append_val (workers[i].samples[p], ns);
-        }
+            g_array_append_val (w->samples[p], ns);
+          }
+    }
 
   for (guint i = 0; i < n_workers; i++)
     {

@@ -143,7 +143,9 @@ add_header_notes (BenchReport       *report,
                          config->large_n, config->large_threads, loads->str, config->load_ops,
                          config->parallel_n, config->memory_n, config->lifetime_n,
                          config->lifetime_batches, config->wait_samples);
-  bench_report_add_note (report, "ratio: to the hand-written list in this run unless the row says otherwise");
+  bench_report_add_note (report, "cases in a new random order in each repetition (--seed %u); "
+                                 "ratio: to the hand-written list in this run unless the row says otherwise",
+                         config->seed);
 }
 
 int
@@ -171,6 +173,7 @@ main (int    argc,
   g_autofree char *loads = NULL;
   g_autofree char *csv = NULL;
   gint memory_n = 0;
+  gint64 seed = -1;
   g_auto(GStrv) only = NULL;
   GOptionEntry entries[] = {
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &quick, "Smaller sizes and 3 repetitions (about 20 s)", NULL },
@@ -180,6 +183,7 @@ main (int    argc,
     { "loads", 0, 0, G_OPTION_ARG_STRING, &loads, "Live registrations for cancel vs. load (default 1000,100000,1000000)", "L,L,..." },
     { "memory-n", 0, 0, G_OPTION_ARG_INT, &memory_n, "Live registrations for bytes per registration (default 1000000)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only, "Run only this section (repeatable): empty, per-callback, first, load, parallel, memory, lifetime, wait", "SECTION" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for the order of cases (default: random, printed)", "N" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Also write every figure to FILE as CSV", "FILE" },
     { NULL },
   };
@@ -232,6 +236,9 @@ main (int    argc,
         return 2;
       }
   config.only = only;
+  config.seed = seed >= 0 ? (guint32) seed : g_random_int ();
+  if (config.memory_n < 2)
+    config.memory_n = 2;
 
   report = bench_report_new ();
   add_header_notes (report, &config);

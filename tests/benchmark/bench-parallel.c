@@ -90,6 +90,8 @@ bench_section_parallel (BenchReport       *report,
   guint repeat = 3 * config->repeat;
   BenchStats control;
   g_autofree char *target = NULL;
+  guint order[G_N_ELEMENTS (cases)];
+  g_autoptr(GRand) rand = g_rand_new_with_seed (config->seed);
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -104,19 +106,22 @@ bench_section_parallel (BenchReport       *report,
     }
 
   for (guint rep = 0; rep < repeat; rep++)
-    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-      {
-        ParallelCase *c = &cases[i];
-        double one = (double) run_threads (c, 1);
-        double two = (double) run_threads (c, 2);
-        double ratio = 2.0 * one / two;
+    {
+      bench_shuffle (order, G_N_ELEMENTS (cases), rand);
+      for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+        {
+          ParallelCase *c = &cases[order[i]];
+          double one = (double) run_threads (c, 1);
+          double two = (double) run_threads (c, 2);
+          double ratio = 2.0 * one / two;
 
-        one /= n;
-        two /= n;
-        g_array_append_val (c->one, one);
-        g_array_append_val (c->two, two);
-        g_array_append_val (c->scaling, ratio);
-      }
+          one /= n;
+          two /= n;
+          g_array_append_val (c->one, one);
+          g_array_append_val (c->two, two);
+          g_array_append_val (c->scaling, ratio);
+        }
+    }
 
   control = bench_stats ((double *) cases[G_N_ELEMENTS (cases) - 1].scaling->data, repeat);
   target = g_strdup_printf ("≥ 1.6 (control %.2f)", control.median);

@@ -6,8 +6,9 @@
  * Each repetition runs, for every case in turn, `threads` pairs of threads:
  * an empty one, then one that does the work; the figure of the repetition
  * is the median over the pairs of (work − empty) / N. Pairing and taking
- * medians keep a noisy neighbour from landing on one case only; taking the
- * cases in turn within each repetition does the same across cases.
+ * medians keep a noisy neighbour from landing on one case only; running
+ * every case in each repetition, in a new random order each time, does the
+ * same across cases.
  */
 
 #include "bench-job.h"
@@ -107,19 +108,24 @@ measure_size (BenchReport       *report,
               guint              threads)
 {
   GArray *cases = cases_new (n);
+  g_autofree guint *order = g_new (guint, cases->len);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (config->seed);
 
   /* Warm-up: types registered, code and allocator arenas paged in. */
   for (guint i = 0; i < cases->len; i++)
     run_once (&g_array_index (cases, Case, i), 1);
 
   for (guint rep = 0; rep < config->repeat; rep++)
-    for (guint i = 0; i < cases->len; i++)
-      {
-        Case *c = &g_array_index (cases, Case, i);
-        double ns = run_once (c, threads);
+    {
+      bench_shuffle (order, cases->len, rand);
+      for (guint i = 0; i < cases->len; i++)
+        {
+          Case *c = &g_array_index (cases, Case, order[i]);
+          double ns = run_once (c, threads);
 
-        g_array_append_val (c->samples, ns);
-      }
+          g_array_append_val (c->samples, ns);
+        }
+    }
 
   for (guint i = 0; i < cases->len; i++)
     {

@@ -124,11 +124,16 @@ bench_section_first (BenchReport       *report,
     { &bench_list, NULL, NULL, bench_time_gthread, FALSE },
     { &bench_cxa, NULL, NULL, bench_time_gthread, FALSE },
     { &bench_gprivate, NULL, NULL, bench_time_gthread, FALSE },
+    /* GLib 2.74 sets up GSlice's per-thread state at a thread's first
+     * g_slice_alloc(), and tears it down at its end. */
+    { &bench_gobject_floor, NULL, NULL, bench_time_gthread, FALSE },
     /* g_thread_self() must then make a GThread for a thread GLib did not
      * start: the anchor keeps a reference to it. */
     { &bench_plain, "plain-pthread", "plain C path, pthread_create", bench_time_pthread, FALSE },
     { &bench_list, "list-pthread", "hand-written list, pthread_create", bench_time_pthread, FALSE },
   };
+  guint order[G_N_ELEMENTS (cases)];
+  g_autoptr(GRand) rand = g_rand_new_with_seed (config->seed);
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -138,12 +143,16 @@ bench_section_first (BenchReport       *report,
     }
 
   for (guint rep = 0; rep < config->repeat; rep++)
-    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-      {
-        double ns = first_run_once (&cases[i], config->first_threads);
+    {
+      bench_shuffle (order, G_N_ELEMENTS (cases), rand);
+      for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+        {
+          FirstCase *c = &cases[order[i]];
+          double ns = first_run_once (c, config->first_threads);
 
-        g_array_append_val (cases[i].samples, ns);
-      }
+          g_array_append_val (c->samples, ns);
+        }
+    }
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {

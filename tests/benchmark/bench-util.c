@@ -82,6 +82,23 @@ bench_time_pthread (GThreadFunc func,
   return bench_now_ns () - start;
 }
 
+void
+bench_shuffle (guint *order,
+               guint  n,
+               GRand *rand)
+{
+  for (guint i = 0; i < n; i++)
+    order[i] = i;
+  for (guint i = n; i > 1; i--)
+    {
+      guint j = g_rand_int_range (rand, 0, i);
+      guint tmp = order[i - 1];
+
+      order[i - 1] = order[j];
+      order[j] = tmp;
+    }
+}
+
 gpointer
 bench_empty_thread (gpointer data)
 {

@@ -35,6 +35,14 @@ gint64   bench_time_gthread    (GThreadFunc  func,
  * make. */
 gint64   bench_time_pthread    (GThreadFunc  func,
                                 gpointer     data);
+/* A fresh random order of 0..n-1. Each repetition runs its cases in such
+ * an order: whatever a case leaves behind for the next one (allocator
+ * state, caches) then lands on a different case each time, and the
+ * medians absorb it instead of one case always paying. */
+void     bench_shuffle         (guint       *order,
+                                guint        n,
+                                GRand       *rand);
+
 /* A thread function that does nothing. */
 gpointer bench_empty_thread    (gpointer     data);
 
