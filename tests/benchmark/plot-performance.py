@@ -10,7 +10,7 @@
 #
 #   performance-cancel-vs-load.svg  ns per register+cancel vs. live
 #                                   registrations on the thread (log-log)
-#   performance-per-callback.svg    ns per callback, per variant
+#   performance-ns-per-callback.svg    ns per callback, per variant
 #
 # Usage: plot-performance.py performance.csv [--outdir DIR] [--markdown FILE]
 #
@@ -310,7 +310,7 @@ def main():
 
     outputs = [
         ("performance-cancel-vs-load.svg", plot_cancel_vs_load),
-        ("performance-per-callback.svg", plot_per_callback),
+        ("performance-ns-per-callback.svg", plot_per_callback),
     ]
     for name, plot in outputs:
         path = os.path.join(args.outdir, name)
