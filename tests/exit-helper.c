@@ -189,7 +189,7 @@ static void
 create_inner (gpointer data)
 {
   print_label (data);
-  fin (g_strconcat (data, "-inner", NULL), TRUE);
+  g_object_unref (thread_finalize_new (print_label, g_strconcat (data, "-inner", NULL), g_free));
 }
 
 static gpointer

@@ -444,7 +444,11 @@ threadref_node_release_holder (ThreadRefNode *node)
 void
 threadref_node_run (ThreadRefNode *node)
 {
-  if (node->kind & THREADREF_NODE_KIND_PIN)
+  /* Read before func: an object node lives inside its object, which func
+   * may free. */
+  guint kind = node->kind;
+
+  if (kind & THREADREF_NODE_KIND_PIN)
     {
       /* The object may be in dispose on another thread right now, waiting
        * in threadref_node_cancel() for exactly this reference. */
@@ -455,9 +459,9 @@ threadref_node_run (ThreadRefNode *node)
 
   node->func (node->data);
 
-  if (node->kind & THREADREF_NODE_KIND_PLAIN)
+  if (kind & THREADREF_NODE_KIND_PLAIN)
     {
-      if (node->kind & THREADREF_NODE_KIND_NO_HANDLE)
+      if (kind & THREADREF_NODE_KIND_NO_HANDLE)
         g_free (node);
       else if (threadref_node_mark_done (node) & THREADREF_NODE_HANDLE_GONE)
         g_free (node);

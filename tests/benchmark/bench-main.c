@@ -18,6 +18,7 @@
 
 #include <threadref.h>
 
+#include "bench-clock.h"
 #include "bench-config.h"
 #include "bench-report.h"
 #include "bench-sections.h"
@@ -143,9 +144,9 @@ add_header_notes (BenchReport       *report,
                          config->large_n, config->large_threads, loads->str, config->load_ops,
                          config->parallel_n, config->memory_n, config->lifetime_n,
                          config->lifetime_batches, config->wait_samples);
-  bench_report_add_note (report, "cases in a new random order in each repetition (--seed %u); "
-                                 "ratio: to the hand-written list in this run unless the row says otherwise",
-                         config->seed);
+  bench_report_add_note (report, "%s; cases in a new random order in each repetition (--seed %u)",
+                         bench_clock_describe (bench_clock_get ()), config->seed);
+  bench_report_add_note (report, "ratio: to the hand-written list in this run unless the row says otherwise");
 }
 
 int
@@ -174,6 +175,7 @@ main (int    argc,
   g_autofree char *csv = NULL;
   gint memory_n = 0;
   gint64 seed = -1;
+  gboolean wall_clock = FALSE;
   g_auto(GStrv) only = NULL;
   GOptionEntry entries[] = {
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &quick, "Smaller sizes and 3 repetitions (about 20 s)", NULL },
@@ -183,6 +185,7 @@ main (int    argc,
     { "loads", 0, 0, G_OPTION_ARG_STRING, &loads, "Live registrations for cancel vs. load (default 1000,100000,1000000)", "L,L,..." },
     { "memory-n", 0, 0, G_OPTION_ARG_INT, &memory_n, "Live registrations for bytes per registration (default 1000000)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only, "Run only this section (repeatable): empty, per-callback, first, load, parallel, memory, lifetime, wait", "SECTION" },
+    { "wall-clock", 0, 0, G_OPTION_ARG_NONE, &wall_clock, "Time threads from creation to join instead of on the thread itself", NULL },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for the order of cases (default: random, printed)", "N" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Also write every figure to FILE as CSV", "FILE" },
     { NULL },
@@ -190,7 +193,7 @@ main (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   BenchReport *report;
-  BenchStats empty_before = { 0 }, empty_after = { 0 };
+  BenchEmptyThread empty_before = { 0 }, empty_after = { 0 }, empty_end = { 0 };
 
   ensure_slice_always_malloc (argv);
 
@@ -236,6 +239,7 @@ main (int    argc,
         return 2;
       }
   config.only = only;
+  bench_clock_init (wall_clock ? BENCH_CLOCK_WALL : BENCH_CLOCK_THREAD);
   config.seed = seed >= 0 ? (guint32) seed : g_random_int ();
   if (config.memory_n < 2)
     config.memory_n = 2;
@@ -269,8 +273,10 @@ main (int    argc,
     bench_section_wait (report, &config);
 
   if (bench_config_wants (&config, "empty"))
-    bench_section_empty_thread (report, empty_before, empty_after,
-                                bench_measure_empty_thread (&config));
+    {
+      empty_end = bench_measure_empty_thread (&config);
+      bench_section_empty_thread (report, &empty_before, &empty_after, &empty_end);
+    }
 
   bench_report_finish (report);
   bench_report_print_table (report, stdout);

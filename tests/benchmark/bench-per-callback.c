@@ -11,6 +11,7 @@
  * same across cases.
  */
 
+#include "bench-clock.h"
 #include "bench-job.h"
 #include "bench-sections.h"
 #include "bench-targets.h"

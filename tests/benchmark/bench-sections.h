@@ -11,13 +11,19 @@
 G_BEGIN_DECLS
 
 /* bench-thread-cost.c */
-BenchStats bench_measure_empty_thread  (const BenchConfig *config);
+/* A thread that does nothing, by both clocks. */
+typedef struct {
+  BenchStats wall;
+  BenchStats in_thread;
+} BenchEmptyThread;
+
+BenchEmptyThread bench_measure_empty_thread (const BenchConfig *config);
 /* Every kind of registration once, on a thread of its own. */
 void       bench_use_library           (void);
-void       bench_section_empty_thread  (BenchReport       *report,
-                                        BenchStats         before,
-                                        BenchStats         after,
-                                        BenchStats         at_end);
+void       bench_section_empty_thread  (BenchReport            *report,
+                                        const BenchEmptyThread *before,
+                                        const BenchEmptyThread *after,
+                                        const BenchEmptyThread *at_end);
 void       bench_section_first         (BenchReport       *report,
                                         const BenchConfig *config);
 /* bench-per-callback.c */

@@ -6,6 +6,7 @@
 
 #include <math.h>
 
+#include "bench-clock.h"
 #include "bench-job.h"
 #include "bench-sections.h"
 #include "bench-targets.h"
@@ -14,21 +15,35 @@ typedef gint64 (*TimeThreadFunc) (GThreadFunc func,
                                   gpointer    data);
 
 /* The median over `threads` empty threads, per repetition. */
-BenchStats
+BenchEmptyThread
 bench_measure_empty_thread (const BenchConfig *config)
 {
-  g_autofree double *times = g_new (double, config->first_threads);
-  g_autofree double *medians = g_new (double, config->repeat);
+  guint threads = config->first_threads;
+  g_autofree double *wall = g_new (double, threads);
+  g_autofree double *in_thread = g_new (double, threads);
+  g_autofree double *wall_medians = g_new (double, config->repeat);
+  g_autofree double *in_thread_medians = g_new (double, config->repeat);
+  BenchEmptyThread result;
 
   bench_time_gthread (bench_empty_thread, NULL);
   for (guint rep = 0; rep < config->repeat; rep++)
     {
-      for (guint t = 0; t < config->first_threads; t++)
-        times[t] = (double) bench_time_gthread (bench_empty_thread, NULL);
-      medians[rep] = bench_median (times, config->first_threads);
+      for (guint t = 0; t < threads; t++)
+        {
+          gint64 w, i;
+
+          bench_time_gthread_both (bench_empty_thread, NULL, &w, &i);
+          wall[t] = (double) w;
+          in_thread[t] = (double) i;
+        }
+      wall_medians[rep] = bench_median (wall, threads);
+      in_thread_medians[rep] = bench_median (in_thread, threads);
     }
 
-  return bench_stats (medians, config->repeat);
+  result.wall = bench_stats (wall_medians, config->repeat);
+  result.in_thread = bench_stats (in_thread_medians, config->repeat);
+
+  return result;
 }
 
 static gpointer
@@ -54,33 +69,46 @@ bench_use_library (void)
   g_thread_join (g_thread_new ("bench-use", use_library, NULL));
 }
 
-void
-bench_section_empty_thread (BenchReport *report,
-                            BenchStats   before,
-                            BenchStats   after,
-                            BenchStats   at_end)
+static void
+report_empty_thread (BenchReport *report,
+                     const char  *clock,
+                     BenchStats   before,
+                     BenchStats   after,
+                     BenchStats   at_end)
 {
   /* The spread of the repetitions' medians, the larger of the two. */
   double noise = MAX (before.max - before.min, after.max - after.min) / 2.0;
   BenchStats diff = { fabs (after.median - before.median), 0, 0, 1 };
   g_autofree char *target = g_strdup_printf ("≤ noise (%.0f ns)", noise);
+  g_autofree char *before_id = g_strdup_printf ("before-%s", clock);
+  g_autofree char *after_id = g_strdup_printf ("after-%s", clock);
+  g_autofree char *diff_id = g_strdup_printf ("difference-%s", clock);
+  g_autofree char *end_id = g_strdup_printf ("end-%s", clock);
   const char *section = "thread that never registers";
   const char *not_used = "empty thread, library not used yet";
+  const char *label = g_str_equal (clock, "wall") ? "create + join (wall)" : "start to last destructor";
   BenchRow *row;
 
   diff.min = diff.max = diff.median;
-  bench_report_add (report, section, not_used, "before", "g_thread_new + join", 0, "ns", before);
-  row = bench_report_add (report, section, "empty thread, library just used",
-                          "after", "g_thread_new + join", 0, "ns", after);
-  bench_row_set_ratio_to (row, "before", not_used);
-  row = bench_report_add (report, section, "|just used − not used|",
-                          "difference", "g_thread_new + join", 0, "ns", diff);
+  bench_report_add (report, section, not_used, before_id, label, 0, "ns", before);
+  row = bench_report_add (report, section, "empty thread, library just used", after_id, label, 0, "ns", after);
+  bench_row_set_ratio_to (row, before_id, not_used);
+  row = bench_report_add (report, section, "|just used − not used|", diff_id, label, 0, "ns", diff);
   bench_row_set_target (row, BENCH_TARGET_AT_MOST, noise, FALSE, target);
   /* Minutes later, after millions of registrations: for information, the
    * machine may have changed meanwhile. */
-  row = bench_report_add (report, section, "empty thread, end of the run",
-                          "end", "g_thread_new + join", 0, "ns", at_end);
-  bench_row_set_ratio_to (row, "before", not_used);
+  row = bench_report_add (report, section, "empty thread, end of the run", end_id, label, 0, "ns", at_end);
+  bench_row_set_ratio_to (row, before_id, not_used);
+}
+
+void
+bench_section_empty_thread (BenchReport            *report,
+                            const BenchEmptyThread *before,
+                            const BenchEmptyThread *after,
+                            const BenchEmptyThread *at_end)
+{
+  report_empty_thread (report, "thread", before->in_thread, after->in_thread, at_end->in_thread);
+  report_empty_thread (report, "wall", before->wall, after->wall, at_end->wall);
 }
 
 typedef struct {

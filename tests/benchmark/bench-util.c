@@ -4,7 +4,6 @@
  */
 
 #include <malloc.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,30 +55,6 @@ bench_median (const double *values,
               guint         n)
 {
   return bench_stats (values, n).median;
-}
-
-gint64
-bench_time_gthread (GThreadFunc func,
-                    gpointer    data)
-{
-  gint64 start = bench_now_ns ();
-  GThread *thread = g_thread_new ("bench", func, data);
-
-  g_thread_join (thread);
-  return bench_now_ns () - start;
-}
-
-gint64
-bench_time_pthread (GThreadFunc func,
-                    gpointer    data)
-{
-  gint64 start = bench_now_ns ();
-  pthread_t thread;
-
-  if (pthread_create (&thread, NULL, func, data) != 0)
-    g_error ("pthread_create failed");
-  pthread_join (thread, NULL);
-  return bench_now_ns () - start;
 }
 
 void

@@ -26,15 +26,6 @@ BenchStats bench_stats         (const double *values,
 double   bench_median          (const double *values,
                                 guint         n);
 
-/* Nanoseconds from just before creating a thread that runs func (data) to
- * just after joining it: its start, its work and its whole teardown,
- * including every thread-exit callback. */
-gint64   bench_time_gthread    (GThreadFunc  func,
-                                gpointer     data);
-/* The same with pthread_create()/pthread_join(): a thread GLib did not
- * make. */
-gint64   bench_time_pthread    (GThreadFunc  func,
-                                gpointer     data);
 /* A fresh random order of 0..n-1. Each repetition runs its cases in such
  * an order: whatever a case leaves behind for the next one (allocator
  * state, caches) then lands on a different case each time, and the

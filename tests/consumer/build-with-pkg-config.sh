@@ -9,5 +9,5 @@ out=$2/contract-check
 cc=${CC:-cc}
 
 # shellcheck disable=SC2046
-$cc -o "$out" "$src" $(pkg-config --cflags --libs threadref-1.0)
+$cc ${CONSUMER_CFLAGS:-} -o "$out" "$src" $(pkg-config --cflags --libs threadref-1.0)
 exec "$out"

@@ -5,10 +5,27 @@
 
 #include "threadref-test-helper.h"
 
+/* Handed over with a GMutex/GCond pair rather than a GAsyncQueue: a
+ * ThreadSanitizer build can see those (tests/tsan), not GLib's internal
+ * ones. */
 typedef struct {
-  guint        run_ms;
-  GAsyncQueue *handoff;
+  guint      run_ms;
+  GMutex     mutex;
+  GCond      cond;
+  ThreadRef *ref;
+  gint       refs;    /* the worker and the spawner each drop one */
 } Worker;
+
+static void
+worker_unref (Worker *worker)
+{
+  if (g_atomic_int_dec_and_test (&worker->refs))
+    {
+      g_mutex_clear (&worker->mutex);
+      g_cond_clear (&worker->cond);
+      g_free (worker);
+    }
+}
 
 static void
 slow_cleanup (gpointer data)
@@ -20,13 +37,16 @@ static gpointer
 worker_main (gpointer data)
 {
   Worker *worker = data;
+  guint run_ms = worker->run_ms;
 
-  g_async_queue_push (worker->handoff, thread_ref_new (NULL, NULL, NULL));
+  g_mutex_lock (&worker->mutex);
+  worker->ref = thread_ref_new (NULL, NULL, NULL);
+  g_cond_signal (&worker->cond);
+  g_mutex_unlock (&worker->mutex);
+  worker_unref (worker);
+
   g_object_unref (thread_finalize_new (slow_cleanup, NULL, NULL));
-  g_usleep (worker->run_ms * 1000);
-
-  g_async_queue_unref (worker->handoff);
-  g_free (worker);
+  g_usleep (run_ms * 1000);
   return NULL;
 }
 
@@ -43,14 +63,19 @@ ThreadRef *
 thread_ref_test_spawn_worker (guint run_ms)
 {
   Worker *worker = g_new0 (Worker, 1);
-  GAsyncQueue *handoff = g_async_queue_new ();
   ThreadRef *ref;
 
   worker->run_ms = run_ms;
-  worker->handoff = g_async_queue_ref (handoff);
+  worker->refs = 2;
+  g_mutex_init (&worker->mutex);
+  g_cond_init (&worker->cond);
   g_thread_unref (g_thread_new ("test-worker", worker_main, worker));
 
-  ref = g_async_queue_pop (handoff);
-  g_async_queue_unref (handoff);
+  g_mutex_lock (&worker->mutex);
+  while (worker->ref == NULL)
+    g_cond_wait (&worker->cond, &worker->mutex);
+  ref = worker->ref;
+  g_mutex_unlock (&worker->mutex);
+  worker_unref (worker);
   return ref;
 }

@@ -10,17 +10,17 @@ python=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-unset PKG_CONFIG_PATH LD_LIBRARY_PATH GI_TYPELIB_PATH PYTHONPATH XDG_DATA_DIRS
+unset PKG_CONFIG_PATH LD_LIBRARY_PATH GI_TYPELIB_PATH PYTHONPATH XDG_DATA_DIRS LD_PRELOAD
 
 in_devenv () {
   meson devenv -C "$build" "$@"
 }
 
-in_devenv sh -c "\${CC:-cc} -o '$tmp/c-consumer' '$src/tests/consumer/contract-check.c' \$(pkg-config --cflags --libs threadref-1.0)"
+in_devenv sh -c "\${CC:-cc} ${CONSUMER_CFLAGS:-} -o '$tmp/c-consumer' '$src/tests/consumer/contract-check.c' \$(pkg-config --cflags --libs threadref-1.0)"
 in_devenv "$tmp/c-consumer"
 
 if [ -n "$python" ] && [ -f "$build/introspection/ThreadRef-1.0.typelib" ]; then
-  in_devenv "$python" -c "
+  in_devenv env LD_PRELOAD="${SANITIZER_PRELOAD:-}" "$python" -c "
 import threading, gi, sys
 gi.require_version('ThreadRef', '1.0')
 from gi.repository import ThreadRef
@@ -33,11 +33,11 @@ print('python consumer: OK, override', sys.modules['gi.overrides.ThreadRef'].__f
 fi
 
 if command -v gjs >/dev/null 2>&1 && [ -f "$build/introspection/ThreadRef-1.0.typelib" ]; then
-  in_devenv gjs "$src/tests/packaging/devenv-consumer.js"
+  in_devenv env LD_PRELOAD="${SANITIZER_PRELOAD:-}" gjs "$src/tests/packaging/devenv-consumer.js"
 fi
 
 if command -v valac >/dev/null 2>&1 && [ -f "$build/introspection/share/vala/vapi/threadref-1.0.vapi" ]; then
-  in_devenv valac --quiet --pkg threadref-1.0 -X -w -o "$tmp/vala-consumer" \
+  in_devenv valac --quiet --pkg threadref-1.0 -X -w ${CONSUMER_CFLAGS:+-X "$CONSUMER_CFLAGS"} -o "$tmp/vala-consumer" \
     "$src/tests/packaging/installed-consumer.vala"
   in_devenv "$tmp/vala-consumer"
 fi

@@ -30,7 +30,7 @@ echo "installed files:"
 (cd "$tmp/root" && find . -type f | sort)
 
 # C, through pkg-config only.
-${CC:-cc} -o "$tmp/c-consumer" "$src/tests/consumer/contract-check.c" \
+${CC:-cc} ${CONSUMER_CFLAGS:-} -o "$tmp/c-consumer" "$src/tests/consumer/contract-check.c" \
   $(pkg-config --cflags --libs threadref-1.0)
 "$tmp/c-consumer"
 
@@ -39,6 +39,7 @@ if [ -n "$python" ] && [ -f "$GI_TYPELIB_PATH/ThreadRef-1.0.typelib" ]; then
   override=$(find "$tmp/root" -path '*/gi/overrides/ThreadRef.py' | head -n 1)
   [ -n "$override" ] || { echo "the Python override was not installed"; exit 1; }
   PYTHONPATH=$(dirname "$(dirname "$(dirname "$override")")") \
+    LD_PRELOAD=${SANITIZER_PRELOAD:-} \
     "$python" "$src/tests/packaging/installed-consumer.py" "$tmp/root"
 else
   echo "python consumer: skipped (no PyGObject or no typelib)"
@@ -48,7 +49,8 @@ fi
 vapidir=$(dirname "$(find "$tmp/root" -name threadref-1.0.vapi | head -n 1)")
 if command -v valac >/dev/null 2>&1 && [ -f "$vapidir/threadref-1.0.vapi" ]; then
   valac --quiet --vapidir "$vapidir" --pkg threadref-1.0 \
-    -X -w -o "$tmp/vala-consumer" "$src/tests/packaging/installed-consumer.vala"
+    -X -w ${CONSUMER_CFLAGS:+-X "$CONSUMER_CFLAGS"} \
+    -o "$tmp/vala-consumer" "$src/tests/packaging/installed-consumer.vala"
   "$tmp/vala-consumer"
 else
   echo "vala consumer: skipped (no valac or no vapi)"
