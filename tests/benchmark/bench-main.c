@@ -176,6 +176,7 @@ main (int    argc,
   gint memory_n = 0;
   gint64 seed = -1;
   gboolean wall_clock = FALSE;
+  g_autofree char *profile = NULL;
   g_auto(GStrv) only = NULL;
   GOptionEntry entries[] = {
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &quick, "Smaller sizes and 3 repetitions (about 20 s)", NULL },
@@ -186,6 +187,7 @@ main (int    argc,
     { "memory-n", 0, 0, G_OPTION_ARG_INT, &memory_n, "Live registrations for bytes per registration (default 1000000)", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only, "Run only this section (repeatable): empty, per-callback, first, load, parallel, memory, lifetime, wait", "SECTION" },
     { "wall-clock", 0, 0, G_OPTION_ARG_NONE, &wall_clock, "Time threads from creation to join instead of on the thread itself", NULL },
+    { "profile", 0, 0, G_OPTION_ARG_STRING, &profile, "Only run one thread of one variant, for a profiler (fire or cancel; variants: plain, plain-thread-only, finalize, ref, list, cxa, gprivate, gobject)", "VARIANT:fire|cancel:N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for the order of cases (default: random, printed)", "N" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Also write every figure to FILE as CSV", "FILE" },
     { NULL },
@@ -203,6 +205,16 @@ main (int    argc,
     {
       g_printerr ("%s\n", error->message);
       return 2;
+    }
+
+  if (profile != NULL)
+    {
+      if (!bench_profile_run (profile, &error))
+        {
+          g_printerr ("%s\n", error->message);
+          return 2;
+        }
+      return 0;
     }
 
   config.loads = g_array_new (FALSE, FALSE, sizeof (guint));
