@@ -152,7 +152,9 @@ bench_report_finish (BenchReport *report)
       if (row->target_kind == BENCH_TARGET_NONE)
         continue;
       value = row->target_on_ratio ? row->ratio : row->stats.median;
-      if (row->stats.n == 0 || isnan (value))
+      if (row->stats.n == 0)
+        row->status = BENCH_STATUS_NOT_MEASURED;
+      else if (isnan (value))
         row->status = BENCH_STATUS_FAIL;
       else if (row->target_kind == BENCH_TARGET_AT_MOST)
         row->status = value <= row->target_limit ? BENCH_STATUS_PASS : BENCH_STATUS_FAIL;
@@ -170,6 +172,8 @@ status_text (BenchStatus status)
       return "PASS";
     case BENCH_STATUS_FAIL:
       return "FAIL";
+    case BENCH_STATUS_NOT_MEASURED:
+      return "N/A";
     case BENCH_STATUS_NONE:
     default:
       return "";
@@ -261,7 +265,7 @@ void
 bench_report_print_targets (BenchReport *report,
                             FILE        *out)
 {
-  guint passed = 0, failed = 0;
+  guint passed = 0, failed = 0, not_measured = 0;
 
   fprintf (out, "\n== targets ==\n");
   for (guint i = 0; i < report->rows->len; i++)
@@ -275,6 +279,8 @@ bench_report_print_targets (BenchReport *report,
         continue;
       if (row->status == BENCH_STATUS_PASS)
         passed++;
+      else if (row->status == BENCH_STATUS_NOT_MEASURED)
+        not_measured++;
       else
         failed++;
       fprintf (out, "%s  %s: %s, %s%s%s = %s%s, target %s\n",
@@ -282,7 +288,8 @@ bench_report_print_targets (BenchReport *report,
                *param ? " N=" : "", param, shown,
                row->target_on_ratio ? "x" : row->unit, row->target_text);
     }
-  fprintf (out, "%u passed, %u failed (targets are reported, not asserted)\n", passed, failed);
+  fprintf (out, "%u passed, %u failed, %u not measured (targets are reported, not asserted)\n",
+           passed, failed, not_measured);
 }
 
 /* RFC 4180: every text field quoted, quotes doubled. */

@@ -17,6 +17,7 @@ typedef enum {
   BENCH_STATUS_NONE,
   BENCH_STATUS_PASS,
   BENCH_STATUS_FAIL,
+  BENCH_STATUS_NOT_MEASURED,    /* a target whose figure has no sample */
 } BenchStatus;
 
 typedef enum {
