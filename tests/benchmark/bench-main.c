@@ -24,7 +24,7 @@
 #include "bench-sections.h"
 
 static const char *const all_sections[] = {
-  "empty", "per-callback", "first", "load", "parallel", "memory", "lifetime", "wait", NULL,
+  "idle", "per-callback", "first", "load", "parallel", "memory", "lifetime", "wait", NULL,
 };
 
 gboolean
@@ -177,6 +177,7 @@ main (int    argc,
   gint64 seed = -1;
   gboolean wall_clock = FALSE;
   g_autofree char *profile = NULL;
+  gint idle_probe = 0;
   g_auto(GStrv) only = NULL;
   GOptionEntry entries[] = {
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &quick, "Smaller sizes and 3 repetitions (about 20 s)", NULL },
@@ -185,9 +186,10 @@ main (int    argc,
     { "large", 0, 0, G_OPTION_ARG_STRING, &large, "Large per-callback case (default 100000:5)", "N:THREADS" },
     { "loads", 0, 0, G_OPTION_ARG_STRING, &loads, "Live registrations for cancel vs. load (default 1000,100000,1000000)", "L,L,..." },
     { "memory-n", 0, 0, G_OPTION_ARG_INT, &memory_n, "Live registrations for bytes per registration (default 1000000)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only, "Run only this section (repeatable): empty, per-callback, first, load, parallel, memory, lifetime, wait", "SECTION" },
+    { "only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only, "Run only this section (repeatable): idle, per-callback, first, load, parallel, memory, lifetime, wait", "SECTION" },
     { "wall-clock", 0, 0, G_OPTION_ARG_NONE, &wall_clock, "Time threads from creation to join instead of on the thread itself", NULL },
     { "profile", 0, 0, G_OPTION_ARG_STRING, &profile, "Only run one thread of one variant, for a profiler (fire or cancel; variants: plain, plain-thread-only, finalize, ref, list, cxa, gprivate, gobject)", "VARIANT:fire|cancel:N" },
+    { "idle-probe", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &idle_probe, "Be the process that never uses threadref (see bench-idle-thread.c)", "THREADS" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for the order of cases (default: random, printed)", "N" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Also write every figure to FILE as CSV", "FILE" },
     { NULL },
@@ -195,7 +197,6 @@ main (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   BenchReport *report;
-  BenchEmptyThread empty_before = { 0 }, empty_after = { 0 }, empty_end = { 0 };
 
   ensure_slice_always_malloc (argv);
 
@@ -207,6 +208,9 @@ main (int    argc,
       return 2;
     }
 
+  bench_clock_init (wall_clock ? BENCH_CLOCK_WALL : BENCH_CLOCK_THREAD);
+  if (idle_probe > 0)
+    return bench_idle_probe_main ((guint) idle_probe);
   if (profile != NULL)
     {
       if (!bench_profile_run (profile, &error))
@@ -251,23 +255,12 @@ main (int    argc,
         return 2;
       }
   config.only = only;
-  bench_clock_init (wall_clock ? BENCH_CLOCK_WALL : BENCH_CLOCK_THREAD);
   config.seed = seed >= 0 ? (guint32) seed : g_random_int ();
   if (config.memory_n < 2)
     config.memory_n = 2;
 
   report = bench_report_new ();
   add_header_notes (report, &config);
-
-  /* Before anything touches threadref, then right after its first use, so
-   * that both see the same machine: a thread that never registers must not
-   * notice the difference. */
-  if (bench_config_wants (&config, "empty"))
-    {
-      empty_before = bench_measure_empty_thread (&config);
-      bench_use_library ();
-      empty_after = bench_measure_empty_thread (&config);
-    }
 
   if (bench_config_wants (&config, "per-callback"))
     bench_section_per_callback (report, &config);
@@ -284,11 +277,9 @@ main (int    argc,
   if (bench_config_wants (&config, "wait"))
     bench_section_wait (report, &config);
 
-  if (bench_config_wants (&config, "empty"))
-    {
-      empty_end = bench_measure_empty_thread (&config);
-      bench_section_empty_thread (report, &empty_before, &empty_after, &empty_end);
-    }
+  /* Last, once the library has been used as much as it gets. */
+  if (bench_config_wants (&config, "idle"))
+    bench_section_idle_thread (report, &config);
 
   bench_report_finish (report);
   bench_report_print_table (report, stdout);

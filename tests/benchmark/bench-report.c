@@ -158,6 +158,8 @@ bench_report_finish (BenchReport *report)
         row->status = BENCH_STATUS_FAIL;
       else if (row->target_kind == BENCH_TARGET_AT_MOST)
         row->status = value <= row->target_limit ? BENCH_STATUS_PASS : BENCH_STATUS_FAIL;
+      else if (row->target_kind == BENCH_TARGET_ABS_AT_MOST)
+        row->status = fabs (value) <= row->target_limit ? BENCH_STATUS_PASS : BENCH_STATUS_FAIL;
       else
         row->status = value >= row->target_limit ? BENCH_STATUS_PASS : BENCH_STATUS_FAIL;
     }

@@ -24,6 +24,7 @@ typedef enum {
   BENCH_TARGET_NONE,
   BENCH_TARGET_AT_MOST,
   BENCH_TARGET_AT_LEAST,
+  BENCH_TARGET_ABS_AT_MOST,     /* |value| at most */
 } BenchTargetKind;
 
 typedef struct {

@@ -10,22 +10,14 @@
 
 G_BEGIN_DECLS
 
-/* bench-thread-cost.c */
-/* A thread that does nothing, by both clocks. */
-typedef struct {
-  BenchStats wall;
-  BenchStats in_thread;
-} BenchEmptyThread;
-
-BenchEmptyThread bench_measure_empty_thread (const BenchConfig *config);
-/* Every kind of registration once, on a thread of its own. */
-void       bench_use_library           (void);
-void       bench_section_empty_thread  (BenchReport            *report,
-                                        const BenchEmptyThread *before,
-                                        const BenchEmptyThread *after,
-                                        const BenchEmptyThread *at_end);
+/* bench-first.c */
 void       bench_section_first         (BenchReport       *report,
                                         const BenchConfig *config);
+/* bench-idle-thread.c */
+void       bench_section_idle_thread   (BenchReport       *report,
+                                        const BenchConfig *config);
+/* The child process that bench_section_idle_thread() compares with. */
+int        bench_idle_probe_main       (guint              threads);
 /* bench-per-callback.c */
 void       bench_section_per_callback  (BenchReport       *report,
                                         const BenchConfig *config);
