@@ -4,9 +4,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Every figure is the median of --repeat repetitions, and every variant is
- * measured in turn within each repetition. Ratios to the hand-written list
- * of the same run are what the targets are about: the machine is shared
- * and noisy, absolute times are not comparable from run to run.
+ * measured in each repetition, in a new random order each time. Ratios to
+ * the hand-written list of the same run are what the targets are about: the
+ * machine is shared and noisy, absolute times are not comparable from run
+ * to run.
  *
  * Targets are printed with PASS/FAIL but never change the exit status:
  * timing must not fail a test run.
@@ -180,7 +181,7 @@ main (int    argc,
   gint idle_probe = 0;
   g_auto(GStrv) only = NULL;
   GOptionEntry entries[] = {
-    { "quick", 'q', 0, G_OPTION_ARG_NONE, &quick, "Smaller sizes and 3 repetitions (about 20 s)", NULL },
+    { "quick", 'q', 0, G_OPTION_ARG_NONE, &quick, "Smaller sizes and 3 repetitions (a few seconds)", NULL },
     { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Repetitions per figure (default 7)", "N" },
     { "small", 0, 0, G_OPTION_ARG_STRING, &small, "Small per-callback case (default 1000:200)", "N:THREADS" },
     { "large", 0, 0, G_OPTION_ARG_STRING, &large, "Large per-callback case (default 100000:5)", "N:THREADS" },
