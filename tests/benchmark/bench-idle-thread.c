@@ -3,13 +3,16 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Empty threads of this process, after the whole benchmark has used the
- * library, are compared with empty threads of a child process (this
- * program again, with --idle-probe) that never calls it. The two take
- * turns block by block, in alternating order, so that both see the same
- * machine: the difference per repetition should be zero within its own
- * spread. Measured by both clocks: the thread clock would show any work in
- * the thread's teardown, the wall clock any work at creation or join.
+ * Two child processes, this program again with --idle-probe, time blocks
+ * of empty threads: one has never called threadref, the other used every
+ * kind of registration first. They take turns block by block, in
+ * alternating order, while this process only waits, so that both see the
+ * same machine in the same state: the difference per repetition should be
+ * zero within its own spread. (Comparing with this process itself was
+ * tried: a process that waits between blocks and one that runs them back
+ * to back differ by more than anything measured here, on this VM.)
+ * Measured by both clocks: the thread clock would show any work in the
+ * thread's teardown, the wall clock any work at creation or join.
  */
 
 #include <math.h>
@@ -48,10 +51,31 @@ measure_block (guint threads)
   return block;
 }
 
+/* Every kind of registration, fired and cancelled, on a thread of its own. */
+static gpointer
+use_library (gpointer data)
+{
+  /* Static: the last one runs after this function has returned. */
+  static guint64 fired;
+
+  bench_plain.cancel (bench_plain.add (&fired));
+  bench_finalize.add_fire (&fired);
+  bench_ref.add_fire (&fired);
+  bench_ref.cancel (bench_ref.add (&fired));
+  bench_plain.end_now ();
+  bench_plain.add_fire (&fired);
+
+  return NULL;
+}
+
 int
-bench_idle_probe_main (guint threads)
+bench_idle_probe_main (guint    threads,
+                       gboolean use)
 {
   char line[64];
+
+  if (use)
+    g_thread_join (g_thread_new ("bench-use", use_library, NULL));
 
   /* One block per line read, its medians back; EOF ends it. */
   while (fgets (line, sizeof line, stdin) != NULL)
@@ -92,24 +116,6 @@ ask_child (GOutputStream    *to,
   return TRUE;
 }
 
-/* Every kind of registration, fired and cancelled, on a thread of its own,
- * in case the run so far did not (--only idle). */
-static gpointer
-use_library (gpointer data)
-{
-  /* Static: the last one runs after this function has returned. */
-  static guint64 fired;
-
-  bench_plain.cancel (bench_plain.add (&fired));
-  bench_finalize.add_fire (&fired);
-  bench_ref.add_fire (&fired);
-  bench_ref.cancel (bench_ref.add (&fired));
-  bench_plain.end_now ();
-  bench_plain.add_fire (&fired);
-
-  return NULL;
-}
-
 static void
 report_clock (BenchReport *report,
               const char  *clock,
@@ -134,7 +140,7 @@ report_clock (BenchReport *report,
 
   bench_report_add (report, section, unused_metric, unused_id, label, 0, "ns",
                     bench_stats ((double *) unused->data, unused->len));
-  row = bench_report_add (report, section, "empty thread, this process after using threadref",
+  row = bench_report_add (report, section, "empty thread, process that used threadref",
                           used_id, label, 0, "ns", bench_stats ((double *) used->data, used->len));
   bench_row_set_ratio_to (row, unused_id, unused_metric);
   row = bench_report_add (report, section, "used − never used, per repetition", diff_id, label, 0, "ns",
@@ -142,29 +148,49 @@ report_clock (BenchReport *report,
   bench_row_set_target (row, BENCH_TARGET_ABS_AT_MOST, (diff_stats.max - diff_stats.min) / 2.0, FALSE, target);
 }
 
+typedef struct {
+  GSubprocess      *process;
+  GOutputStream    *to;
+  GDataInputStream *from;
+} Probe;
+
+static gboolean
+probe_start (Probe    *probe,
+             guint     threads,
+             gboolean  use,
+             GError  **error)
+{
+  g_autofree char *arg = g_strdup_printf ("%u:%d", threads, use);
+
+  probe->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, error,
+                                     "/proc/self/exe", "--idle-probe", arg, NULL);
+  if (probe->process == NULL)
+    return FALSE;
+  probe->to = g_subprocess_get_stdin_pipe (probe->process);
+  probe->from = g_data_input_stream_new (g_subprocess_get_stdout_pipe (probe->process));
+
+  return TRUE;
+}
+
+static void
+probe_stop (Probe *probe)
+{
+  if (probe->process == NULL)
+    return;
+  g_output_stream_close (probe->to, NULL, NULL);
+  g_subprocess_wait (probe->process, NULL, NULL);
+  g_clear_object (&probe->from);
+  g_clear_object (&probe->process);
+}
+
 void
 bench_section_idle_thread (BenchReport       *report,
                            const BenchConfig *config)
 {
-  g_autofree char *threads = g_strdup_printf ("%u", config->first_threads);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) child = NULL;
-  g_autoptr(GDataInputStream) from = NULL;
-  GOutputStream *to;
+  Probe unused_probe = { NULL }, used_probe = { NULL };
   GArray *unused[2], *used[2];
-  IdleBlock mine, theirs;
-
-  g_thread_join (g_thread_new ("bench-use", use_library, NULL));
-
-  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-                            "/proc/self/exe", "--idle-probe", threads, NULL);
-  if (child == NULL)
-    {
-      bench_report_add_note (report, "thread that never registers: no probe process: %s", error->message);
-      return;
-    }
-  to = g_subprocess_get_stdin_pipe (child);
-  from = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child));
+  IdleBlock a, b;
 
   for (guint c = 0; c < 2; c++)
     {
@@ -172,28 +198,29 @@ bench_section_idle_thread (BenchReport       *report,
       used[c] = g_array_new (FALSE, FALSE, sizeof (double));
     }
 
+  if (!probe_start (&unused_probe, config->first_threads, FALSE, &error) ||
+      !probe_start (&used_probe, config->first_threads, TRUE, &error))
+    goto out;
+
   /* Warm-up of both, then the turns. */
-  measure_block (config->first_threads);
-  if (!ask_child (to, from, &theirs, &error))
+  if (!ask_child (unused_probe.to, unused_probe.from, &a, &error) ||
+      !ask_child (used_probe.to, used_probe.from, &b, &error))
     goto out;
   for (guint rep = 0; rep < config->repeat; rep++)
     {
-      if (rep % 2 == 0)
-        {
-          mine = measure_block (config->first_threads);
-          if (!ask_child (to, from, &theirs, &error))
-            goto out;
-        }
-      else
-        {
-          if (!ask_child (to, from, &theirs, &error))
-            goto out;
-          mine = measure_block (config->first_threads);
-        }
-      g_array_append_val (used[0], mine.in_thread);
-      g_array_append_val (unused[0], theirs.in_thread);
-      g_array_append_val (used[1], mine.wall);
-      g_array_append_val (unused[1], theirs.wall);
+      Probe *first = rep % 2 ? &used_probe : &unused_probe;
+      Probe *second = rep % 2 ? &unused_probe : &used_probe;
+      IdleBlock *mine, *theirs;
+
+      if (!ask_child (first->to, first->from, &a, &error) ||
+          !ask_child (second->to, second->from, &b, &error))
+        goto out;
+      mine = rep % 2 ? &a : &b;     /* the used one */
+      theirs = rep % 2 ? &b : &a;
+      g_array_append_val (used[0], mine->in_thread);
+      g_array_append_val (unused[0], theirs->in_thread);
+      g_array_append_val (used[1], mine->wall);
+      g_array_append_val (unused[1], theirs->wall);
     }
 
   report_clock (report, "thread", "start to last destructor", unused[0], used[0]);
@@ -202,8 +229,8 @@ bench_section_idle_thread (BenchReport       *report,
 out:
   if (error != NULL)
     bench_report_add_note (report, "thread that never registers: %s", error->message);
-  g_output_stream_close (to, NULL, NULL);
-  g_subprocess_wait (child, NULL, NULL);
+  probe_stop (&unused_probe);
+  probe_stop (&used_probe);
   for (guint c = 0; c < 2; c++)
     {
       g_array_unref (unused[c]);

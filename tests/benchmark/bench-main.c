@@ -178,7 +178,7 @@ main (int    argc,
   gint64 seed = -1;
   gboolean wall_clock = FALSE;
   g_autofree char *profile = NULL;
-  gint idle_probe = 0;
+  g_autofree char *idle_probe = NULL;
   g_auto(GStrv) only = NULL;
   GOptionEntry entries[] = {
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &quick, "Smaller sizes and 3 repetitions (a few seconds)", NULL },
@@ -190,7 +190,7 @@ main (int    argc,
     { "only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only, "Run only this section (repeatable): idle, per-callback, first, load, parallel, memory, lifetime, wait", "SECTION" },
     { "wall-clock", 0, 0, G_OPTION_ARG_NONE, &wall_clock, "Time threads from creation to join instead of on the thread itself", NULL },
     { "profile", 0, 0, G_OPTION_ARG_STRING, &profile, "Only run one thread of one variant, for a profiler (fire or cancel; variants: plain, plain-thread-only, finalize, ref, list, cxa, gprivate, gobject)", "VARIANT:fire|cancel:N" },
-    { "idle-probe", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &idle_probe, "Be the process that never uses threadref (see bench-idle-thread.c)", "THREADS" },
+    { "idle-probe", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &idle_probe, "Time blocks of empty threads on request (see bench-idle-thread.c)", "THREADS:USE" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed for the order of cases (default: random, printed)", "N" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv, "Also write every figure to FILE as CSV", "FILE" },
     { NULL },
@@ -210,8 +210,14 @@ main (int    argc,
     }
 
   bench_clock_init (wall_clock ? BENCH_CLOCK_WALL : BENCH_CLOCK_THREAD);
-  if (idle_probe > 0)
-    return bench_idle_probe_main ((guint) idle_probe);
+  if (idle_probe != NULL)
+    {
+      guint threads, use;
+
+      if (sscanf (idle_probe, "%u:%u", &threads, &use) != 2 || threads == 0)
+        return 2;
+      return bench_idle_probe_main (threads, use != 0);
+    }
   if (profile != NULL)
     {
       if (!bench_profile_run (profile, &error))

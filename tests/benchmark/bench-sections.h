@@ -17,7 +17,8 @@ void       bench_section_first         (BenchReport       *report,
 void       bench_section_idle_thread   (BenchReport       *report,
                                         const BenchConfig *config);
 /* The child process that bench_section_idle_thread() compares with. */
-int        bench_idle_probe_main       (guint              threads);
+int        bench_idle_probe_main       (guint              threads,
+                                        gboolean           use);
 /* bench-per-callback.c */
 void       bench_section_per_callback  (BenchReport       *report,
                                         const BenchConfig *config);
