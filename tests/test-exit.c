@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <gio/gio.h>
+#include <glib.h>
 #include <sys/wait.h>
 
 static void
@@ -12,23 +12,24 @@ run_helper (const char *scenario,
             gint        expected_status)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) proc = NULL;
   g_autofree char *helper = g_test_build_filename (G_TEST_BUILT, "exit-helper", NULL);
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
+  const char *argv[] = { helper, scenario, NULL };
+  gint wait_status;
 
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                           &error, helper, scenario, NULL);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
+  /* g_spawn_sync() rather than GSubprocess: it uses no helper threads, so a
+   * ThreadSanitizer build sees every hand-off in this test. */
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &out, &err, &wait_status, &error);
   g_assert_no_error (error);
 
   g_test_message ("%s: stdout:\n%s", scenario, out);
   if (err != NULL && *err != '\0')
     g_test_message ("%s: stderr:\n%s", scenario, err);
 
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, expected_status);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, expected_status);
   g_assert_cmpstr (err, ==, "");
   g_assert_cmpstr (out, ==, expected_stdout);
 }
@@ -113,6 +114,12 @@ test_exit_main_pthread_exit (void)
 {
   g_test_summary ("A main thread that ends with pthread_exit() runs its "
                   "finalizers once, as any thread, on itself");
+#if defined (__SANITIZE_THREAD__)
+  /* A plain C program whose main thread calls pthread_exit() never exits
+   * under ThreadSanitizer (GCC 12), with or without threadref. */
+  g_test_skip ("ThreadSanitizer hangs at exit after the main thread's pthread_exit()");
+  return;
+#endif
   run_helper ("main-pthread-exit", "m@main\nworker-done@W\n", 0);
 }
 

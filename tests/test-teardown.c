@@ -84,12 +84,23 @@ check_chain (pthread_key_t key,
   g_assert_cmpint (chain.ran, ==, chain.registered);
 }
 
+/* How many rounds another library's destructor re-registers in. glibc runs
+ * four; ThreadSanitizer finishes its own per-thread state from a key
+ * destructor that it re-arms into the last round, after which no
+ * instrumented code can run on that thread, so a TSan build stops short of
+ * it (the full chain runs in every other build). */
+#if defined (__SANITIZE_THREAD__)
+# define CHAIN_ROUNDS 2
+#else
+# define CHAIN_ROUNDS 4
+#endif
+
 static void
 test_teardown_older_key (void)
 {
   g_test_summary ("A destructor of an older key registers in every round: "
                   "nothing is lost");
-  check_chain (older_key, 4);
+  check_chain (older_key, CHAIN_ROUNDS);
 }
 
 static void
@@ -98,7 +109,7 @@ test_teardown_newer_key (void)
   g_test_summary ("A destructor of a newer key registers after threadref's "
                   "own teardown, in every round including the last: nothing "
                   "is lost");
-  check_chain (newer_key, 4);
+  check_chain (newer_key, CHAIN_ROUNDS);
 }
 
 static gpointer

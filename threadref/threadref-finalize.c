@@ -8,6 +8,7 @@
 
 #include "threadref-finalize.h"
 #include "threadref-ref.h"
+#include "threadref-class-private.h"
 #include "threadref-sentinel-private.h"
 
 /**
@@ -59,6 +60,10 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+static gint class_published;   /* see threadref-class-private.h */
+
+#define PSPEC(id) THREADREF_CLASS_READ (class_published, properties[id])
+#define PARENT_CLASS THREADREF_CLASS_READ (class_published, (GObjectClass *) thread_finalize_parent_class)
 
 /* See PendingRef in threadref-ref.c. */
 typedef struct {
@@ -90,7 +95,7 @@ thread_finalize_run_destroy_notify (ThreadFinalize *self)
 static void
 thread_finalize_die (ThreadFinalize *self)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_notify_by_pspec (G_OBJECT (self), PSPEC (PROP_ALIVE));
   g_object_unref (self);
 }
 
@@ -114,7 +119,7 @@ thread_finalize_constructed (GObject *object)
   ThreadFinalize *self = (ThreadFinalize *) object;
   PendingFinalize pending = pending_finalize;
 
-  ((GObjectClass *) thread_finalize_parent_class)->constructed (object);
+  PARENT_CLASS->constructed (object);
 
   pending_finalize = (PendingFinalize) { 0 };
   self->func = pending.func;
@@ -145,7 +150,7 @@ thread_finalize_finalize (GObject *object)
   if (self->node.sentinel != NULL)
     threadref_node_release_holder (&self->node);
 
-  ((GObjectClass *) thread_finalize_parent_class)->finalize (object);
+  PARENT_CLASS->finalize (object);
 }
 
 static void
@@ -238,6 +243,7 @@ thread_finalize_class_init (ThreadFinalizeClass *klass)
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  THREADREF_CLASS_PUBLISH (class_published);
 }
 
 static void
@@ -484,5 +490,5 @@ thread_finalize_set_atexit (ThreadFinalize *self,
     return;
 
   threadref_node_set_at_exit (&self->node, atexit);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATEXIT]);
+  g_object_notify_by_pspec (G_OBJECT (self), PSPEC (PROP_ATEXIT));
 }

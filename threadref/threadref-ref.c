@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "threadref-ref.h"
+#include "threadref-class-private.h"
 #include "threadref-sentinel-private.h"
 
 /**
@@ -58,6 +59,10 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+static gint class_published;   /* see threadref-class-private.h */
+
+#define PSPEC(id) THREADREF_CLASS_READ (class_published, properties[id])
+#define PARENT_CLASS THREADREF_CLASS_READ (class_published, (GObjectClass *) thread_ref_parent_class)
 
 /* thread_ref_new() hands its arguments to thread_ref_constructed() through
  * this, so that the ref is complete before it is attached: the same
@@ -94,7 +99,7 @@ thread_ref_fire (gpointer data)
 {
   ThreadRef *self = data;
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_notify_by_pspec (G_OBJECT (self), PSPEC (PROP_ALIVE));
 
   if (self->callback != NULL)
     self->callback (self, self->user_data);
@@ -110,7 +115,7 @@ thread_ref_constructed (GObject *object)
   ThreadRef *self = (ThreadRef *) object;
   PendingRef pending = pending_ref;
 
-  ((GObjectClass *) thread_ref_parent_class)->constructed (object);
+  PARENT_CLASS->constructed (object);
 
   pending_ref = (PendingRef) { 0 };
   self->callback = pending.callback;
@@ -138,7 +143,7 @@ thread_ref_dispose (GObject *object)
   if (self->node.sentinel != NULL && threadref_node_cancel (&self->node))
     thread_ref_run_destroy_notify (self);
 
-  ((GObjectClass *) thread_ref_parent_class)->dispose (object);
+  PARENT_CLASS->dispose (object);
 }
 
 static void
@@ -149,7 +154,7 @@ thread_ref_finalize (GObject *object)
   if (self->node.sentinel != NULL)
     threadref_node_release_holder (&self->node);
 
-  ((GObjectClass *) thread_ref_parent_class)->finalize (object);
+  PARENT_CLASS->finalize (object);
 }
 
 static void
@@ -200,6 +205,7 @@ thread_ref_class_init (ThreadRefClass *klass)
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  THREADREF_CLASS_PUBLISH (class_published);
 }
 
 static void
@@ -432,12 +438,14 @@ thread_ref_wait (ThreadRef *self,
 
 /* One asynchronous wait. Two parties may complete it: the ending thread
  * (through the sentinel's waiter queue) and the cancellable's source (in the
- * caller's context). Whoever takes it out of the queue completes it; each
- * holds a reference so that neither frees it under the other. */
+ * caller's context). Whoever takes it out of the queue completes it. The
+ * record is refcounted: the queue, the source's callback and the function
+ * setting it up each hold a reference while they may touch it. */
 typedef struct {
   ThreadRefWaiter  waiter;          /* first: the sentinel calls ended() with it */
   GTask           *task;
-  GSource         *cancel_source;   /* NULL without a cancellable */
+  GSource         *cancel_source;   /* NULL without a cancellable; fixed once queued */
+  gint             ended;           /* atomic: the ending thread completed it */
 } AsyncWait;
 
 static void
@@ -455,16 +463,18 @@ async_wait_unref (gpointer data)
   g_atomic_rc_box_release_full (data, async_wait_clear);
 }
 
-/* The sentinel ended: on the ending thread, outside its lock. */
+/* The sentinel ended: on the ending thread, outside its lock. The cancel
+ * source was attached before the wait was queued. */
 static void
 async_wait_ended (ThreadRefWaiter *waiter)
 {
   AsyncWait *wait = (AsyncWait *) waiter;
 
+  g_atomic_int_set (&wait->ended, 1);
   if (wait->cancel_source != NULL)
     g_source_destroy (wait->cancel_source);
   g_task_return_boolean (wait->task, TRUE);
-  async_wait_unref (wait);
+  async_wait_unref (wait);   /* the queue's reference */
 }
 
 /* The cancellable fired: in the caller's context. */
@@ -479,9 +489,13 @@ async_wait_cancelled (GCancellable *cancellable,
     {
       g_task_return_error_if_cancelled (wait->task);
       async_wait_unref (wait);   /* the queue's reference */
+      return G_SOURCE_REMOVE;
     }
 
-  return G_SOURCE_REMOVE;
+  /* Not in the queue: either the thread's end completed it, or (when
+   * another thread runs this context) it has not been queued yet, a moment
+   * away: look again. */
+  return g_atomic_int_get (&wait->ended) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 }
 
 /**
@@ -536,30 +550,31 @@ thread_ref_wait_async (ThreadRef           *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  wait = g_atomic_rc_box_new0 (AsyncWait);
+  wait = g_atomic_rc_box_new0 (AsyncWait);   /* this function's reference */
   wait->waiter.ended = async_wait_ended;
   wait->task = g_object_ref (task);
 
+  /* Attached before queueing, so that the ending thread, which destroys it,
+   * never finds it unattached. */
   if (cancellable != NULL)
     {
       wait->cancel_source = g_cancellable_source_new (cancellable);
       g_source_set_callback (wait->cancel_source, G_SOURCE_FUNC (async_wait_cancelled),
                              g_atomic_rc_box_acquire (wait), async_wait_unref);
+      g_source_attach (wait->cancel_source, g_task_get_context (task));
     }
 
-  if (!threadref_sentinel_add_waiter (self->node.sentinel, &wait->waiter))
+  if (!threadref_sentinel_add_waiter (self->node.sentinel,
+                                      &((AsyncWait *) g_atomic_rc_box_acquire (wait))->waiter))
     {
       /* Already ended. */
-      g_task_return_boolean (task, TRUE);
+      async_wait_unref (wait);   /* the queue's reference, unused */
       if (wait->cancel_source != NULL)
         g_source_destroy (wait->cancel_source);
-      async_wait_unref (wait);
-      return;
+      g_task_return_boolean (task, TRUE);
     }
 
-  /* Attached last: it may fire (and complete the task) at once. */
-  if (wait->cancel_source != NULL)
-    g_source_attach (wait->cancel_source, g_task_get_context (task));
+  async_wait_unref (wait);
 }
 
 /**

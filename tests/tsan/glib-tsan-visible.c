@@ -15,15 +15,43 @@
 
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <glib.h>
 #include <sanitizer/tsan_interface.h>
+
+/* The real function. RTLD_NEXT finds it when GLib is in the global scope;
+ * interpreters (python3, gjs) load it with RTLD_LOCAL, so ask GLib's own
+ * handle then. */
+static void *
+real_symbol (const char *name)
+{
+  void *symbol = dlsym (RTLD_NEXT, name);
+
+  if (symbol == NULL)
+    {
+      void *glib = dlopen ("libglib-2.0.so.0", RTLD_LAZY | RTLD_NOLOAD);
+
+      if (glib != NULL)
+        symbol = dlsym (glib, name);
+    }
+  if (symbol == NULL)
+    {
+      static const char message[] = "glib-tsan-visible: cannot find GLib's lock functions\n";
+
+      (void) !write (2, message, sizeof message - 1);
+      abort ();
+    }
+  return symbol;
+}
 
 #define REAL(name, ret, ...) \
   static ret (*real_##name) (__VA_ARGS__); \
   static void resolve_##name (void) \
   { \
     if (real_##name == NULL) \
-      real_##name = dlsym (RTLD_NEXT, #name); \
+      real_##name = real_symbol (#name); \
   }
 
 REAL (g_mutex_lock, void, GMutex *)

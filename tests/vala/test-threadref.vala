@@ -48,13 +48,24 @@ int main () {
     assert (!detached.alive);
 
     /* Watching another thread, and waiting for it asynchronously. */
-    var ready = new AsyncQueue<ThreadRef.Ref> ();
+    /* Handed over under a Mutex/Cond (which a ThreadSanitizer build of the
+     * tests can see), not an AsyncQueue (whose locks are inside GLib). */
+    Mutex ready_mutex = Mutex ();
+    Cond ready_cond = Cond ();
+    ThreadRef.Ref? worker_ref = null;
     var worker = new Thread<bool> ("vala-watched", () => {
-        ready.push (new ThreadRef.Ref (null));
+        var made = new ThreadRef.Ref (null);
+        ready_mutex.lock ();
+        worker_ref = made;
+        ready_cond.signal ();
+        ready_mutex.unlock ();
         Thread.usleep (50000);
         return true;
     });
-    var worker_ref = ready.pop ();
+    ready_mutex.lock ();
+    while (worker_ref == null)
+        ready_cond.wait (ready_mutex);
+    ready_mutex.unlock ();
     var watch = worker_ref.watch_finalize (() => { note ("watched thread ended"); });
     assert (watch != null);
     assert (worker_ref.equal (new ThreadRef.Ref (null)) == false);
