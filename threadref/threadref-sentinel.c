@@ -99,13 +99,7 @@ threadref_sentinel_finalize (GObject *object)
 {
   ThreadRefSentinel *self = THREADREF_SENTINEL (object);
 
-  g_assert (self->newest == NULL);
-  g_assert (self->n_holders == 0);
-  g_assert (self->n_waiters == 0);
-  g_assert (g_queue_is_empty (&self->waiters));
-
-  registry_remove (self);
-  g_thread_unref (self->thread);
+  g_clear_pointer (&self->thread, g_thread_unref);
 
   G_OBJECT_CLASS (threadref_sentinel_parent_class)->finalize (object);
 }
@@ -190,6 +184,59 @@ sentinel_unused_locked (ThreadRefSentinel *self)
          g_atomic_int_get (&self->state) == THREADREF_SENTINEL_ENDED;
 }
 
+/* Sentinels no longer used, kept for the next threads' lifetimes.
+ *
+ * Finalizing a GObject on an ending thread is expensive on GLib 2.74: GSlice
+ * destroyed its per-thread magazine in an earlier key destructor, and
+ * g_object_unref() allocates from GSlice again, so the thread rebuilds it
+ * (a 2 KiB allocation that also makes malloc consolidate everything the
+ * thread freed) and glibc runs one more destructor round to free it. Making
+ * a GObject on a fresh thread sets up GSlice too, some 2-3 µs. Recycling
+ * sentinels avoids both on the common path: a thread's first registration
+ * takes one from here, and its end puts it back. The pool is bounded; past
+ * that, sentinels are finalized. */
+#define SENTINEL_POOL_MAX 128
+
+static ThreadRefLock pool_lock = THREADREF_LOCK_INIT;
+static ThreadRefSentinel *pool_head;   /* linked through registry_next */
+static guint pool_size;
+
+static ThreadRefSentinel *
+pool_take (void)
+{
+  ThreadRefSentinel *self;
+
+  threadref_lock (&pool_lock);
+  self = pool_head;
+  if (self != NULL)
+    {
+      pool_head = self->registry_next;
+      pool_size--;
+    }
+  threadref_unlock (&pool_lock);
+
+  return self;
+}
+
+static gboolean
+pool_give (ThreadRefSentinel *self)
+{
+  gboolean taken = FALSE;
+
+  threadref_lock (&pool_lock);
+  if (pool_size < SENTINEL_POOL_MAX)
+    {
+      self->registry_prev = NULL;
+      self->registry_next = pool_head;
+      pool_head = self;
+      pool_size++;
+      taken = TRUE;
+    }
+  threadref_unlock (&pool_lock);
+
+  return taken;
+}
+
 static ThreadRefSentinel *
 sentinel_new (void)
 {
@@ -198,7 +245,17 @@ sentinel_new (void)
   threadref_exit_init ();
   threadref_fork_init ();
 
-  self = g_object_new (THREADREF_TYPE_SENTINEL, NULL);
+  self = pool_take ();
+  if (self == NULL)
+    self = g_object_new (THREADREF_TYPE_SENTINEL, NULL);
+  else
+    {
+      /* A recycled sentinel still holds the GThread of its previous
+       * lifetime: dropped here rather than on that thread as it ended. */
+      g_clear_pointer (&self->thread, g_thread_unref);
+      g_atomic_int_set (&self->state, THREADREF_SENTINEL_ALIVE);
+    }
+
   /* Taken now: when the pthread-key destructors run, GLib's own per-thread
    * GThread has usually been destroyed already, and g_thread_self() would
    * make a new one. */
@@ -206,6 +263,21 @@ sentinel_new (void)
   registry_add (self);
 
   return self;
+}
+
+/* The sentinel has ENDED and has no holder left: nothing can reach it. */
+static void
+sentinel_release (ThreadRefSentinel *self)
+{
+  g_assert (self->newest == NULL);
+  g_assert (self->n_holders == 0);
+  g_assert (self->n_waiters == 0);
+  g_assert (g_queue_is_empty (&self->waiters));
+  g_assert (self->claimed == NULL);
+
+  registry_remove (self);
+  if (!pool_give (self))
+    g_object_unref (self);
 }
 
 /* The GPrivate holds the current lifetime so that its destroy notify ends it
@@ -418,7 +490,7 @@ threadref_node_cancel_and_release (ThreadRefNode *node)
   threadref_unlock (&self->lock);
 
   if (unused)
-    g_object_unref (self);
+    sentinel_release (self);
 
   return cancelled;
 }
@@ -438,7 +510,7 @@ threadref_node_release_holder (ThreadRefNode *node)
   threadref_unlock (&self->lock);
 
   if (unused)
-    g_object_unref (self);
+    sentinel_release (self);
 }
 
 void
@@ -530,7 +602,7 @@ sentinel_end (ThreadRefSentinel *self)
     }
 
   if (unused)
-    g_object_unref (self);
+    sentinel_release (self);
 }
 
 /* The GPrivate destroy notify: the thread is ending. glibc has already
@@ -750,6 +822,7 @@ threadref_sentinel_count_allocated (void)
 void
 threadref_sentinel_fork_prepare (void)
 {
+  threadref_lock (&pool_lock);
   threadref_lock (&registry_lock);
   for (ThreadRefSentinel *self = registry_head; self != NULL; self = self->registry_next)
     threadref_lock (&self->lock);
@@ -761,6 +834,7 @@ threadref_sentinel_fork_parent (void)
   for (ThreadRefSentinel *self = registry_head; self != NULL; self = self->registry_next)
     threadref_unlock (&self->lock);
   threadref_unlock (&registry_lock);
+  threadref_unlock (&pool_lock);
 }
 
 /* In the child, every lifetime but the forking thread's belongs to a thread
@@ -801,4 +875,5 @@ threadref_sentinel_fork_child (void)
       threadref_lock_init (&self->lock);
     }
   threadref_lock_init (&registry_lock);
+  threadref_lock_init (&pool_lock);
 }
