@@ -258,8 +258,12 @@ sentinel_new (void)
 
   /* Taken now: when the pthread-key destructors run, GLib's own per-thread
    * GThread has usually been destroyed already, and g_thread_self() would
-   * make a new one. */
-  self->thread = g_thread_ref (g_thread_self ());
+   * make a new one. For the same reason a lifetime that starts inside the
+   * thread's destructors (a late registration) gets none: the thread is
+   * already ending, and a GThread made then would be leaked by glibc's last
+   * destructor round. dup_thread() gives NULL for it. */
+  if (thread_state.destructor_calls == 0)
+    self->thread = g_thread_ref (g_thread_self ());
   registry_add (self);
 
   return self;
@@ -725,7 +729,7 @@ threadref_sentinel_dup_thread (ThreadRefSentinel *self)
 {
   /* The caller is a holder, so self->thread stays valid; the state check is
    * the linearisation point against the lifetime's end. */
-  if (!threadref_sentinel_is_alive (self))
+  if (!threadref_sentinel_is_alive (self) || self->thread == NULL)
     return NULL;
 
   return g_thread_ref (self->thread);
