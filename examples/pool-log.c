@@ -1,16 +1,23 @@
-/* pool-log.c: per-worker buffered logs in a GThreadPool, flushed by a
- * ThreadFinalize when the pool retires the worker
+/* pool-log.c: per-thread resources in GThreadPools, released by threadref
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Each worker thread keeps its own log buffer, created the first time it
- * handles a job, so jobs never contend on a shared lock. Nobody tells the
- * workers when they will be retired: the pool owns them. A ThreadFinalize
- * registered by each worker flushes and frees its buffer on that worker, as
- * the worker ends. The main thread watches every worker with a ThreadRef.
+ * Part 1, workers that retire: each worker thread of a pool keeps its own
+ * log buffer, created the first time it handles a job, so jobs never
+ * contend on a shared lock. Nobody tells the workers when they will be
+ * retired: the pool owns them. A ThreadFinalize registered by each worker
+ * flushes and frees its buffer on that worker, as the worker ends. The main
+ * thread watches every worker with a ThreadRef and waits for their ends with
+ * thread_ref_wait().
  *
- * The program exits with status 1 if any buffer was not released, or was
- * released on the wrong thread.
+ * Part 2, workers that are reused: a shared pool keeps its threads across
+ * unrelated jobs, so "when the thread ends" may be never. Each job uses a
+ * scratch buffer that a library would release "when the thread ends"; the
+ * job runner calls thread_end_lifetime() after each job, so the scratch
+ * buffer is released there, on the worker, at the end of every job.
+ *
+ * The program exits with status 1 if anything was not released, or was
+ * released on the wrong thread or at the wrong time.
  */
 
 #include <pthread.h>
@@ -31,7 +38,6 @@ typedef struct {
 
 /* Shared bookkeeping, for the report and the final check. */
 static GMutex state_lock;
-static GCond state_cond;
 static guint logs_created;
 static guint logs_released;
 static guint logs_released_elsewhere;
@@ -65,7 +71,6 @@ worker_log_release (gpointer data)
   logs_released++;
   if (!on_owner)
     logs_released_elsewhere++;
-  g_cond_broadcast (&state_cond);
   g_mutex_unlock (&state_lock);
 
   g_string_free (log->lines, TRUE);
@@ -126,24 +131,117 @@ handle_job (gpointer data,
   log->n_lines++;
 }
 
+/* Part 2: scratch buffers released at the end of every job. */
+
+typedef struct {
+  guint     job;
+  pthread_t thread;     /* the worker that ran the job */
+  gboolean  released;
+} Scratch;
+
+static gint scratch_released;
+static gint scratch_released_elsewhere;
+static gint scratch_late;            /* released after its job returned */
+static GHashTable *job_workers;      /* distinct worker threads seen */
+
+static void
+scratch_release (gpointer data)
+{
+  Scratch *scratch = data;
+
+  if (!pthread_equal (pthread_self (), scratch->thread))
+    g_atomic_int_inc (&scratch_released_elsewhere);
+  scratch->released = TRUE;
+  g_atomic_int_inc (&scratch_released);
+}
+
+static void
+run_job_then_end_lifetime (gpointer data,
+                           gpointer user_data)
+{
+  Scratch *scratch = g_new0 (Scratch, 1);
+  pthread_t self = pthread_self ();
+  gboolean released;
+
+  scratch->job = GPOINTER_TO_UINT (data);
+  scratch->thread = self;
+  /* What a library would do for a per-thread cache it hands out: release it
+   * "when this thread ends". */
+  g_object_unref (thread_finalize_new (scratch_release, scratch, NULL));
+
+  g_usleep (g_random_int_range (100, 1000));
+
+  /* The job is done: end this worker's lifetime as far as threadref is
+   * concerned. Everything registered during the job runs now, here. */
+  thread_end_lifetime ();
+  released = scratch->released;
+  if (!released)
+    g_atomic_int_inc (&scratch_late);
+
+  g_mutex_lock (&state_lock);
+  g_hash_table_add (job_workers, g_strdup_printf ("%lu", (unsigned long) self));
+  printf ("%8.1f ms  job %2u on thread %lx: scratch buffer %s at the end of the job\n",
+          elapsed_ms (), scratch->job, (unsigned long) self & 0xfffff,
+          released ? "released" : "NOT released");
+  g_mutex_unlock (&state_lock);
+  g_free (scratch);
+}
+
+static gboolean
+run_reused_workers (void)
+{
+  g_autoptr(GError) error = NULL;
+  GThreadPool *pool;
+  guint n_jobs = 12;
+  guint workers;
+  gboolean ok;
+
+  printf ("\n== Part 2: a shared pool reuses its workers; each job ends its lifetime ==\n");
+  job_workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  pool = g_thread_pool_new (run_job_then_end_lifetime, NULL, 2, FALSE, &error);
+  if (pool == NULL)
+    g_error ("cannot start the pool: %s", error->message);
+  for (guint job = 1; job <= n_jobs; job++)
+    g_thread_pool_push (pool, GUINT_TO_POINTER (job), NULL);
+  g_thread_pool_free (pool, FALSE, TRUE);
+
+  g_mutex_lock (&state_lock);
+  workers = g_hash_table_size (job_workers);
+  g_mutex_unlock (&state_lock);
+
+  printf ("%8.1f ms  %u jobs on %u worker threads: %d scratch buffers released at "
+          "the end of their job, %d late\n",
+          elapsed_ms (), n_jobs, workers, g_atomic_int_get (&scratch_released),
+          g_atomic_int_get (&scratch_late));
+  ok = g_atomic_int_get (&scratch_released) == (gint) n_jobs &&
+       g_atomic_int_get (&scratch_late) == 0 &&
+       g_atomic_int_get (&scratch_released_elsewhere) == 0;
+  printf ("%s\n", ok ? "OK: every job's per-thread state was released when the job ended"
+                      : "FAILED: some job's per-thread state outlived its job");
+
+  g_hash_table_unref (job_workers);
+  return ok;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_autoptr(GError) error = NULL;
   GThreadPool *pool;
-  gint64 deadline;
   guint alive = 0;
-  int status = EXIT_SUCCESS;
+  guint unfinished = 0;
+  gboolean ok;
 
   start_time = g_get_monotonic_time ();
   worker_refs = g_ptr_array_new_with_free_func (g_object_unref);
 
+  printf ("== Part 1: a pool retires its workers; each releases its own buffer ==\n");
+
   /* GLib parks the threads of a freed pool as "unused" threads for reuse by
-   * later pools, and ends them only after an idle timeout. This program
-   * wants them retired as soon as the pool is freed. (A long-lived program
-   * whose workers are reused would end each job's per-thread state with
-   * ThreadRef's lifetime API instead.) */
+   * later pools, and ends them only after an idle timeout. This part wants
+   * them retired as soon as the pool is freed (part 2 shows reused ones). */
   g_thread_pool_set_max_unused_threads (0);
 
   pool = g_thread_pool_new (handle_job, NULL, N_WORKERS, TRUE, &error);
@@ -157,29 +255,35 @@ main (int   argc,
   printf ("%8.1f ms  pool freed: every job is done, the workers are ending\n", elapsed_ms ());
 
   /* g_thread_pool_free() returns when the jobs are done, not when the worker
-   * threads have finished ending: wait until every buffer was released. */
-  deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+   * threads have finished ending, and the pool gives us nothing to join:
+   * wait on the refs instead, until every worker ended and its callbacks
+   * returned. */
   g_mutex_lock (&state_lock);
-  while (logs_released < logs_created)
-    if (!g_cond_wait_until (&state_cond, &state_lock, deadline))
-      break;
-
   for (guint i = 0; i < worker_refs->len; i++)
-    alive += thread_ref_is_alive (worker_refs->pdata[i]);
+    {
+      ThreadRef *ref = g_object_ref (worker_refs->pdata[i]);
+
+      g_mutex_unlock (&state_lock);
+      if (!thread_ref_wait (ref, 10 * G_USEC_PER_SEC))
+        unfinished++;
+      alive += thread_ref_is_alive (ref);
+      g_object_unref (ref);
+      g_mutex_lock (&state_lock);
+    }
 
   printf ("%8.1f ms  %u buffers created, %u released (%u on a thread other "
-          "than their owner), %u workers still alive\n",
-          elapsed_ms (), logs_created, logs_released, logs_released_elsewhere, alive);
-  if (logs_created == 0 || logs_released != logs_created ||
-      logs_released_elsewhere != 0 || alive != 0)
-    {
-      printf ("FAILED: some per-worker buffers were not released by their worker\n");
-      status = EXIT_FAILURE;
-    }
-  else
-    printf ("OK: every worker released its own buffer when the pool retired it\n");
+          "than their owner), %u workers still alive, %u not finished\n",
+          elapsed_ms (), logs_created, logs_released, logs_released_elsewhere,
+          alive, unfinished);
+  ok = logs_created > 0 && logs_released == logs_created &&
+       logs_released_elsewhere == 0 && alive == 0 && unfinished == 0;
   g_mutex_unlock (&state_lock);
+  printf ("%s\n", ok ? "OK: every worker released its own buffer when the pool retired it"
+                      : "FAILED: some per-worker buffers were not released by their worker");
+
+  g_thread_pool_set_max_unused_threads (2);
+  ok = run_reused_workers () && ok;
 
   g_ptr_array_unref (worker_refs);
-  return status;
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

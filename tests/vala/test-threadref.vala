@@ -38,6 +38,16 @@ int main () {
     note ("joined, alive=%s".printf (kept.is_alive ().to_string ()));
     assert (kept.dup_thread () == null);
 
+    /* end_lifetime() runs a thread's registrations without ending it. */
+    var reused = new Thread<bool> ("vala-reused", () => {
+        var job_fin = new ThreadRef.Finalize (() => { note ("job cleanup ran"); });
+        job_fin = null;
+        ThreadRef.end_lifetime ();
+        note ("job over, thread goes on");
+        return true;
+    });
+    reused.join ();
+
     /* call() runs once, here; detach() prevents running. */
     var called = new ThreadRef.Finalize (() => { note ("called"); });
     assert (called.call ());
@@ -88,6 +98,8 @@ int main () {
     var expected = "finalizer ran\n" +
                    "ref fired, alive=false\n" +
                    "joined, alive=false\n" +
+                   "job cleanup ran\n" +
+                   "job over, thread goes on\n" +
                    "called\n" +
                    "watched thread ended\n" +
                    "wait_async finished: true\n";
