@@ -126,7 +126,9 @@ typedef struct {
   Op          op;
   guint       thread;        /* runs on: 0 the controller, n worker wn */
   guint       target;        /* the registration it acts on (watch: the ref) */
-  gboolean    flag;          /* set-atexit: the value */
+  gboolean    flag;          /* set-atexit: the value; spawn: with
+                              * pthread_create(); end: by g_thread_exit()
+                              * or pthread_exit() rather than returning */
   const Spec *spec;          /* create, watch: what to make */
   const Spec *target_spec;   /* for the log */
 } Step;
@@ -429,6 +431,8 @@ step_format (GString    *s,
     {
       g_string_append (s, step->op == OP_SPAWN ? "spawn " : "end ");
       append_thread (s, step->thread);
+      if (step->flag)
+        g_string_append (s, step->op == OP_SPAWN ? " (pthread)" : " (exit)");
       return;
     }
 
@@ -1086,14 +1090,18 @@ typedef struct {
 /* A worker's mailbox: the controller puts a step in and waits until the
  * worker has run it. GMutex/GCond, which TSan sees through the test shim. */
 typedef struct {
-  Run      *run;
-  guint     number;
-  GThread  *thread;
-  GMutex    lock;
-  GCond     cond;
-  Step      command;
-  gboolean  has_command;
-  gboolean  quit;
+  Run       *run;
+  guint      number;
+  gboolean   posix;        /* made by pthread_create(), not by GLib */
+  pthread_t  pthread;
+  GThread   *thread;       /* ours from g_thread_new(), or GLib's for a posix one */
+  GMutex     lock;
+  GCond      cond;
+  Step       command;
+  gboolean   has_command;
+  gboolean   started;
+  gboolean   quit;
+  gboolean   call_exit;    /* end by g_thread_exit()/pthread_exit() */
 } Worker;
 
 struct _Run
@@ -1384,14 +1392,20 @@ real_execute (Run        *run,
     }
 }
 
-static gpointer
-worker_main (gpointer data)
+/* Runs steps until told to end; returns whether to end by an exit call.
+ * Not inlined: see worker_main(). */
+static G_GNUC_NO_INLINE gboolean
+worker_loop (Worker *worker)
 {
-  Worker *worker = data;
-
-  current_thread_number = worker->number;
+  gboolean call_exit;
 
   g_mutex_lock (&worker->lock);
+  /* For a posix thread this makes GLib's GThread, the one dup_thread gives. */
+  if (worker->posix)
+    worker->thread = g_thread_self ();
+  worker->started = TRUE;
+  g_cond_broadcast (&worker->cond);
+
   for (;;)
     {
       Step step;
@@ -1409,9 +1423,32 @@ worker_main (gpointer data)
       worker->has_command = FALSE;
       g_cond_broadcast (&worker->cond);
     }
+
+  call_exit = worker->call_exit;
   g_mutex_unlock (&worker->lock);
 
-  /* Returning ends the thread: its lifetime's callbacks run here. */
+  return call_exit;
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  Worker *worker = data;
+
+  current_thread_number = worker->number;
+
+  /* The exit calls are made from this frame, which has no locals in memory:
+   * ASan leaves the redzones of frames that an exit unwinds poisoned, and
+   * trips over them in its own thread teardown (google/sanitizers#1399;
+   * g_thread_exit() is not declared noreturn, so nothing unpoisons them). */
+  if (worker_loop (worker))
+    {
+      if (worker->posix)
+        pthread_exit (NULL);
+      g_thread_exit (NULL);
+    }
+
+  /* Returning ends the thread too: its lifetime's callbacks run here. */
   return NULL;
 }
 
@@ -1426,18 +1463,30 @@ set_at (GPtrArray *array,
 }
 
 static void
-worker_spawn (Run   *run,
-              guint  number)
+worker_spawn (Run      *run,
+              guint     number,
+              gboolean  posix)
 {
   Worker *worker = g_new0 (Worker, 1);
   char name[32];
 
   worker->run = run;
   worker->number = number;
+  worker->posix = posix;
   g_mutex_init (&worker->lock);
   g_cond_init (&worker->cond);
-  g_snprintf (name, sizeof name, "model-w%u", number);
-  worker->thread = g_thread_new (name, worker_main, worker);
+
+  g_mutex_lock (&worker->lock);
+  if (posix)
+    g_assert_cmpint (pthread_create (&worker->pthread, NULL, worker_main, worker), ==, 0);
+  else
+    {
+      g_snprintf (name, sizeof name, "model-w%u", number);
+      worker->thread = g_thread_new (name, worker_main, worker);
+    }
+  while (!worker->started)
+    g_cond_wait (&worker->cond, &worker->lock);
+  g_mutex_unlock (&worker->lock);
 
   set_at (run->workers, number, worker);
   set_at (run->gthreads, number, worker->thread);
@@ -1458,18 +1507,23 @@ worker_run (Worker     *worker,
 }
 
 static void
-worker_end (Run   *run,
-            guint  number)
+worker_end (Run      *run,
+            guint     number,
+            gboolean  call_exit)
 {
   Worker *worker = g_ptr_array_index (run->workers, number);
 
   g_mutex_lock (&worker->lock);
   worker->quit = TRUE;
+  worker->call_exit = call_exit;
   g_cond_broadcast (&worker->cond);
   g_mutex_unlock (&worker->lock);
 
-  /* Returns once every callback of the thread has returned. */
-  g_thread_join (worker->thread);
+  /* Either returns once every callback of the thread has returned. */
+  if (worker->posix)
+    g_assert_cmpint (pthread_join (worker->pthread, NULL), ==, 0);
+  else
+    g_thread_join (worker->thread);
 
   g_mutex_clear (&worker->lock);
   g_cond_clear (&worker->cond);
@@ -1775,11 +1829,11 @@ run_step (Run        *run,
   switch (step->op)
     {
     case OP_SPAWN:
-      worker_spawn (run, step->thread);
+      worker_spawn (run, step->thread, step->flag);
       break;
 
     case OP_END_THREAD:
-      worker_end (run, step->thread);
+      worker_end (run, step->thread, step->flag);
       break;
 
     case OP_CREATE:
@@ -1894,7 +1948,7 @@ run_emergency_cleanup (Run *run)
 {
   for (guint t = 1; t < run->workers->len; t++)
     if (g_ptr_array_index (run->workers, t) != NULL)
-      worker_end (run, t);
+      worker_end (run, t, FALSE);
 
   thread_end_lifetime ();
 
@@ -1981,6 +2035,7 @@ gen_step (Run   *run,
     {
     case OP_SPAWN:
       step->thread = m->threads->len;
+      step->flag = chance (rng, 30);
       break;
 
     case OP_CREATE:
@@ -2022,6 +2077,7 @@ gen_step (Run   *run,
 
     case OP_END_THREAD:
       step->thread = pick (rng, workers);
+      step->flag = chance (rng, 30);
       break;
     }
 
