@@ -249,12 +249,7 @@ sentinel_new (void)
   if (self == NULL)
     self = g_object_new (THREADREF_TYPE_SENTINEL, NULL);
   else
-    {
-      /* A recycled sentinel still holds the GThread of its previous
-       * lifetime: dropped here rather than on that thread as it ended. */
-      g_clear_pointer (&self->thread, g_thread_unref);
-      g_atomic_int_set (&self->state, THREADREF_SENTINEL_ALIVE);
-    }
+    g_atomic_int_set (&self->state, THREADREF_SENTINEL_ALIVE);
 
   /* Taken now: when the pthread-key destructors run, GLib's own per-thread
    * GThread has usually been destroyed already, and g_thread_self() would
@@ -280,6 +275,10 @@ sentinel_release (ThreadRefSentinel *self)
   g_assert (self->claimed == NULL);
 
   registry_remove (self);
+  /* Dropped now, not when the sentinel is reused: a GThread nobody joins is
+   * detached only when its last reference goes, and until then glibc keeps
+   * the dead thread's stack. */
+  g_clear_pointer (&self->thread, g_thread_unref);
   if (!pool_give (self))
     g_object_unref (self);
 }
