@@ -23,9 +23,10 @@
  *
  * One lifetime of one thread. It is reachable from its thread through
  * sentinel_key while it is ALIVE, and from every holder node (ThreadRef,
- * ThreadFinalize, ThreadAtExit handle) until that holder is released. It
- * owns exactly one GObject reference on behalf of both: it is dropped when
- * the sentinel has ENDED and no holder is left, whichever happens last.
+ * ThreadFinalize, ThreadAtExit handle) until that holder is released. When
+ * it has ENDED and no holder is left, whichever happens last, it is
+ * released: put back in the pool for another lifetime (see pool_give()),
+ * or finalized if the pool is full.
  */
 struct _ThreadRefSentinel
 {
@@ -392,9 +393,10 @@ threadref_node_attach_to (ThreadRefNode     *node,
 {
   gboolean attached = FALSE;
 
+  /* Only object nodes are attached to other threads: their callbacks were
+   * pinned by threadref_pin_callbacks(). */
+  g_assert (!(kind & THREADREF_NODE_KIND_PLAIN));
   node_init (node, self, kind, func, data, at_exit);
-  if (kind & THREADREF_NODE_KIND_PLAIN)
-    threadref_pin_code (&thread_state.pin_cache, func);
 
   /* An ENDING lifetime still takes nodes: its thread runs them before it
    * marks the lifetime ENDED, under this same lock. */
