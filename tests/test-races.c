@@ -30,7 +30,8 @@ typedef struct {
   gint            destroys;
   gint            after_join;   /* callbacks seen after the test joined both */
   gint           *joined;
-  guint           jitter;       /* spins before acting, to vary interleavings */
+  guint           worker_jitter;   /* spins before ending, to vary interleavings */
+  guint           racer_jitter;    /* spins before acting */
   gboolean        op_result;
   gboolean        op_result2;
 } Race;
@@ -68,7 +69,8 @@ race_destroy (gpointer data)
 }
 
 static void
-start_line (Race *r)
+start_line (Race  *r,
+            guint  jitter)
 {
   guint spins = 0;
 
@@ -78,7 +80,7 @@ start_line (Race *r)
   while (g_atomic_int_get (&r->ready) < 2)
     if (++spins % 1024 == 0)
       g_thread_yield ();
-  for (volatile guint i = 0; i < r->jitter; i++)
+  for (volatile guint i = 0; i < jitter; i++)
     ;
 }
 
@@ -107,7 +109,7 @@ race_worker (gpointer data)
     }
 
   g_atomic_pointer_set (&r->object, object);
-  start_line (r);
+  start_line (r, r->worker_jitter);
   return NULL;   /* and the thread ends, racing the racer */
 }
 
@@ -119,7 +121,7 @@ race_racer (gpointer data)
 
   while ((object = g_atomic_pointer_get (&r->object)) == NULL)
     g_thread_yield ();
-  start_line (r);
+  start_line (r, r->racer_jitter);
 
   switch (r->kind)
     {
@@ -177,7 +179,15 @@ run_races (RaceKind   kind,
 
   for (guint i = 0; i < iterations; i++)
     {
-      Race r = { .kind = kind, .joined = &joined, .jitter = g_random_int_range (0, 2000) };
+      /* The worker's end takes a few microseconds after it leaves its
+       * function; the racer's delay spans that, so that either side wins
+       * often (the figures are printed). */
+      Race r = {
+        .kind = kind,
+        .joined = &joined,
+        .worker_jitter = g_random_int_range (0, 2000),
+        .racer_jitter = g_random_int_range (0, 40000),
+      };
       GThread *worker, *racer;
 
       g_atomic_int_set (&joined, 0);
