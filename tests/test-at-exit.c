@@ -58,54 +58,30 @@ test_at_exit_cancel_on_thread (void)
 typedef struct {
   Counter       counter;
   ThreadAtExit *handle;
-  GMutex        mutex;
-  GCond         cond;
-  gint          stage;
 } RemoteData;
 
-static gpointer
-register_and_wait (gpointer data)
+static void
+register_cancellable (gpointer data)
 {
   RemoteData *d = data;
 
   d->handle = thread_at_exit_add (counter_finalize_func, &d->counter, THREAD_AT_EXIT_DEFAULT);
-  g_mutex_lock (&d->mutex);
-  d->stage = 1;
-  g_cond_broadcast (&d->cond);
-  while (d->stage < 2)
-    g_cond_wait (&d->cond, &d->mutex);
-  g_mutex_unlock (&d->mutex);
-  return NULL;
 }
 
 static void
 test_at_exit_cancel_from_other_thread (void)
 {
   RemoteData d = { 0 };
-  GThread *thread;
+  HeldThread held;
 
   g_test_summary ("A registration cancelled from another thread while its "
                   "thread runs never runs");
 
-  g_mutex_init (&d.mutex);
-  g_cond_init (&d.cond);
-  thread = g_thread_new ("plain", register_and_wait, &d);
-  g_mutex_lock (&d.mutex);
-  while (d.stage < 1)
-    g_cond_wait (&d.cond, &d.mutex);
-  g_mutex_unlock (&d.mutex);
-
+  held_thread_start (&held, "plain", register_cancellable, &d);
   g_assert_true (thread_at_exit_cancel (d.handle));
-
-  g_mutex_lock (&d.mutex);
-  d.stage = 2;
-  g_cond_broadcast (&d.cond);
-  g_mutex_unlock (&d.mutex);
-  g_thread_join (thread);
+  held_thread_finish (&held);
 
   g_assert_cmpint (d.counter.calls, ==, 0);
-  g_mutex_clear (&d.mutex);
-  g_cond_clear (&d.cond);
 }
 
 typedef struct {

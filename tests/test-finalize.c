@@ -49,66 +49,27 @@ test_finalize_keeps_itself_alive (void)
 typedef struct {
   Counter         counter;
   ThreadFinalize *fin;
-  GMutex          mutex;
-  GCond           cond;
-  gboolean        made;
-  gboolean        may_end;
 } HeldFixture;
 
-static gpointer
-make_finalizer_and_wait (gpointer data)
+static void
+make_finalizer (gpointer data)
 {
   HeldFixture *f = data;
 
   f->fin = thread_finalize_new (counter_finalize_func, &f->counter, counter_destroy);
-
-  g_mutex_lock (&f->mutex);
-  f->made = TRUE;
-  g_cond_broadcast (&f->cond);
-  while (!f->may_end)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-  return NULL;
-}
-
-static GThread *
-held_start (HeldFixture *f)
-{
-  GThread *thread;
-
-  g_mutex_init (&f->mutex);
-  g_cond_init (&f->cond);
-  thread = g_thread_new ("finalize-worker", make_finalizer_and_wait, f);
-  g_mutex_lock (&f->mutex);
-  while (!f->made)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-  return thread;
-}
-
-static void
-held_end (HeldFixture *f,
-          GThread     *thread)
-{
-  g_mutex_lock (&f->mutex);
-  f->may_end = TRUE;
-  g_cond_broadcast (&f->cond);
-  g_mutex_unlock (&f->mutex);
-  g_thread_join (thread);
-  g_mutex_clear (&f->mutex);
-  g_cond_clear (&f->cond);
 }
 
 static void
 test_finalize_call (void)
 {
   HeldFixture f = { 0 };
-  GThread *thread = held_start (&f);
+  HeldThread held;
   GThread *dup;
 
   g_test_summary ("call() runs the function once, on the calling thread, "
                   "from any thread; later calls and the thread's end do not");
 
+  held_thread_start (&held, "finalize-worker", make_finalizer, &f);
   g_assert_true (thread_finalize_is_alive (f.fin));
   g_assert_true (thread_finalize_call (f.fin));
   g_assert_cmpint (f.counter.calls, ==, 1);
@@ -120,10 +81,10 @@ test_finalize_call (void)
 
   /* dup_thread is about the thread, which still runs. */
   dup = thread_finalize_dup_thread (f.fin);
-  g_assert_true (dup == thread);
+  g_assert_true (dup == held.thread);
   g_thread_unref (dup);
 
-  held_end (&f, thread);
+  held_thread_finish (&held);
   g_assert_cmpint (f.counter.calls, ==, 1);
   g_assert_cmpint (f.counter.destroys, ==, 1);
   g_assert_null (thread_finalize_dup_thread (f.fin));
@@ -134,11 +95,12 @@ static void
 test_finalize_detach (void)
 {
   HeldFixture f = { 0 };
-  GThread *thread = held_start (&f);
+  HeldThread held;
 
   g_test_summary ("detach() kills the finalizer without running it; its "
                   "destroy notify runs then, once");
 
+  held_thread_start (&held, "finalize-worker", make_finalizer, &f);
   g_assert_true (thread_finalize_detach (f.fin));
   g_assert_cmpint (f.counter.calls, ==, 0);
   g_assert_cmpint (f.counter.destroys, ==, 1);
@@ -146,7 +108,7 @@ test_finalize_detach (void)
   g_assert_false (thread_finalize_detach (f.fin));
   g_assert_false (thread_finalize_call (f.fin));
 
-  held_end (&f, thread);
+  held_thread_finish (&held);
   g_assert_cmpint (f.counter.calls, ==, 0);
   g_assert_cmpint (f.counter.destroys, ==, 1);
   g_object_unref (f.fin);
@@ -156,12 +118,13 @@ static void
 test_finalize_after_end (void)
 {
   HeldFixture f = { 0 };
-  GThread *thread = held_start (&f);
+  HeldThread held;
 
   g_test_summary ("After its thread ended, a kept finalizer is dead: call() "
                   "and detach() return FALSE and run nothing");
 
-  held_end (&f, thread);
+  held_thread_start (&held, "finalize-worker", make_finalizer, &f);
+  held_thread_finish (&held);
   g_assert_cmpint (f.counter.calls, ==, 1);
   g_assert_false (thread_finalize_is_alive (f.fin));
   g_assert_false (thread_finalize_call (f.fin));

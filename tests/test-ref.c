@@ -11,77 +11,34 @@ typedef struct {
   Counter    counter;
   ThreadRef *ref;          /* made by the worker, kept by the test */
   pthread_t  worker;
-  GMutex     mutex;
-  GCond      cond;
-  gboolean   made;
-  gboolean   may_end;
 } RefFixture;
 
-/* Worker: makes a ref, hands it over, waits until told to end. */
-static gpointer
-make_ref_and_wait (gpointer data)
+static void
+make_ref (gpointer data)
 {
   RefFixture *f = data;
 
   f->worker = pthread_self ();
   f->ref = thread_ref_new (counter_ref_func, &f->counter, counter_destroy);
-
-  g_mutex_lock (&f->mutex);
-  f->made = TRUE;
-  g_cond_broadcast (&f->cond);
-  while (!f->may_end)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-
-  return NULL;
-}
-
-static GThread *
-start_worker (RefFixture *f)
-{
-  GThread *thread;
-
-  g_mutex_init (&f->mutex);
-  g_cond_init (&f->cond);
-  thread = g_thread_new ("ref-worker", make_ref_and_wait, f);
-
-  g_mutex_lock (&f->mutex);
-  while (!f->made)
-    g_cond_wait (&f->cond, &f->mutex);
-  g_mutex_unlock (&f->mutex);
-
-  return thread;
-}
-
-static void
-end_worker (RefFixture *f,
-            GThread    *thread)
-{
-  g_mutex_lock (&f->mutex);
-  f->may_end = TRUE;
-  g_cond_broadcast (&f->cond);
-  g_mutex_unlock (&f->mutex);
-  g_thread_join (thread);
-  g_mutex_clear (&f->mutex);
-  g_cond_clear (&f->cond);
 }
 
 static void
 test_ref_alive_while_running (void)
 {
   RefFixture f = { 0 };
-  GThread *thread = start_worker (&f);
+  HeldThread held;
   GThread *dup;
 
   g_test_summary ("A ref is alive and gives its thread, from another thread, "
                   "while that thread runs; afterwards it is dead and gives NULL");
 
+  held_thread_start (&held, "ref-worker", make_ref, &f);
   g_assert_true (thread_ref_is_alive (f.ref));
   dup = thread_ref_dup_thread (f.ref);
-  g_assert_true (dup == thread);
+  g_assert_true (dup == held.thread);
   g_thread_unref (dup);
 
-  end_worker (&f, thread);
+  held_thread_finish (&held);
 
   g_assert_false (thread_ref_is_alive (f.ref));
   g_assert_null (thread_ref_dup_thread (f.ref));

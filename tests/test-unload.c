@@ -34,25 +34,14 @@ typedef struct {
   PluginRegister  plugin_register;
   gint            counter;
   ThreadRef      *ref;
-  GMutex          mutex;
-  GCond           cond;
-  gint            stage;
 } UnloadData;
 
-static gpointer
-use_plugin_then_wait (gpointer data)
+static void
+use_plugin (gpointer data)
 {
   UnloadData *d = data;
 
   d->ref = d->plugin_register (&d->counter);
-
-  g_mutex_lock (&d->mutex);
-  d->stage = 1;
-  g_cond_broadcast (&d->cond);
-  while (d->stage < 2)
-    g_cond_wait (&d->cond, &d->mutex);
-  g_mutex_unlock (&d->mutex);
-  return NULL;   /* the plugin's callbacks run now */
 }
 
 static void
@@ -61,7 +50,7 @@ test_unload_pending_callbacks (void)
   g_autofree char *path = module_path ("libthreadref-test-plugin.so");
   UnloadData d = { 0 };
   GModule *module;
-  GThread *thread;
+  HeldThread held;
 
   g_test_summary ("Closing a module while callbacks it registered are pending "
                   "does not unmap them: they run when the thread ends");
@@ -70,29 +59,15 @@ test_unload_pending_callbacks (void)
   g_assert_nonnull (module);
   g_assert_true (g_module_symbol (module, "plugin_register", (gpointer *) &d.plugin_register));
 
-  g_mutex_init (&d.mutex);
-  g_cond_init (&d.cond);
-  thread = g_thread_new ("plugin-user", use_plugin_then_wait, &d);
-  g_mutex_lock (&d.mutex);
-  while (d.stage < 1)
-    g_cond_wait (&d.cond, &d.mutex);
-  g_mutex_unlock (&d.mutex);
-
+  held_thread_start (&held, "plugin-user", use_plugin, &d);
   g_assert_true (g_module_close (module));
   g_assert_true (mapped ("libthreadref-test-plugin.so"));
-
-  g_mutex_lock (&d.mutex);
-  d.stage = 2;
-  g_cond_broadcast (&d.cond);
-  g_mutex_unlock (&d.mutex);
-  g_thread_join (thread);
+  held_thread_finish (&held);   /* the plugin's callbacks run now */
 
   /* finalizer + destroy, plain, ref + destroy */
   g_assert_cmpint (d.counter, ==, 5);
   g_object_unref (d.ref);
   g_assert_cmpint (d.counter, ==, 5);
-  g_mutex_clear (&d.mutex);
-  g_cond_clear (&d.cond);
 }
 
 static void

@@ -105,3 +105,64 @@ run_in_thread (GThreadFunc func,
 
   g_thread_join (thread);
 }
+
+/* A worker thread that runs setup (data) and then stays alive until the
+ * test releases it: the test can use what setup made while the thread still
+ * runs, then let it end. */
+typedef struct {
+  GThread *thread;
+  GMutex   mutex;
+  GCond    cond;
+  gint     stage;                   /* 0 starting, 1 set up, 2 released */
+  void   (*setup) (gpointer data);
+  gpointer data;
+} HeldThread;
+
+static inline gpointer
+held_thread_main (gpointer p)
+{
+  HeldThread *h = p;
+
+  h->setup (h->data);
+
+  g_mutex_lock (&h->mutex);
+  h->stage = 1;
+  g_cond_broadcast (&h->cond);
+  while (h->stage < 2)
+    g_cond_wait (&h->cond, &h->mutex);
+  g_mutex_unlock (&h->mutex);
+  return NULL;   /* and the thread ends */
+}
+
+/* Starts the worker and returns once setup has run on it. */
+static inline void
+held_thread_start (HeldThread *h,
+                   const char *name,
+                   void      (*setup) (gpointer data),
+                   gpointer    data)
+{
+  h->stage = 0;
+  h->setup = setup;
+  h->data = data;
+  g_mutex_init (&h->mutex);
+  g_cond_init (&h->cond);
+  h->thread = g_thread_new (name, held_thread_main, h);
+
+  g_mutex_lock (&h->mutex);
+  while (h->stage < 1)
+    g_cond_wait (&h->cond, &h->mutex);
+  g_mutex_unlock (&h->mutex);
+}
+
+/* Lets the worker end and joins it. */
+static inline void
+held_thread_finish (HeldThread *h)
+{
+  g_mutex_lock (&h->mutex);
+  h->stage = 2;
+  g_cond_broadcast (&h->cond);
+  g_mutex_unlock (&h->mutex);
+  g_thread_join (h->thread);
+  g_mutex_clear (&h->mutex);
+  g_cond_clear (&h->cond);
+}

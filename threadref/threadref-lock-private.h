@@ -52,12 +52,6 @@ threadref_lock (ThreadRefLock *lock)
     threadref_lock_wait (lock);
 }
 
-static inline gboolean
-threadref_trylock (ThreadRefLock *lock)
-{
-  return g_atomic_int_compare_and_exchange (&lock->word, 0, 1);
-}
-
 static inline void
 threadref_unlock (ThreadRefLock *lock)
 {
@@ -85,12 +79,6 @@ static inline void
 threadref_lock (ThreadRefLock *lock)
 {
   pthread_mutex_lock (&lock->mutex);
-}
-
-static inline gboolean
-threadref_trylock (ThreadRefLock *lock)
-{
-  return pthread_mutex_trylock (&lock->mutex) == 0;
 }
 
 static inline void
