@@ -208,15 +208,24 @@ test_finalize_alive_and_notify (void)
 static void
 test_finalize_bare_g_object_new (void)
 {
-  ThreadFinalize *fin = g_object_new (THREAD_TYPE_FINALIZE, NULL);
+  ThreadFinalize *fin;
+  ThreadRef *ref;
 
-  g_test_summary ("g_object_new() without a function (as language bindings "
-                  "may do) makes a harmless finalizer that runs nothing");
+  g_test_summary ("g_object_new() without a function (as a language binding "
+                  "might do) is a critical at once, and the finalizer is dead; "
+                  "a ref made that way works, with no callback");
 
-  g_assert_true (thread_finalize_is_alive (fin));
-  g_assert_true (thread_finalize_call (fin));
+  g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL, "*needs a function*");
+  fin = g_object_new (THREAD_TYPE_FINALIZE, NULL);
+  g_test_assert_expected_messages ();
   g_assert_false (thread_finalize_is_alive (fin));
+  g_assert_false (thread_finalize_call (fin));
+  g_assert_false (thread_finalize_detach (fin));
   g_object_unref (fin);
+
+  ref = g_object_new (THREAD_TYPE_REF, NULL);
+  g_assert_true (thread_ref_is_alive (ref));
+  g_object_unref (ref);
 }
 
 int

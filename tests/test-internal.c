@@ -6,6 +6,7 @@
 
 #include <threadref.h>
 
+#include "threadref-registry-private.h"
 #include "threadref-sentinel-private.h"
 #include "test-util.h"
 
@@ -25,29 +26,29 @@ register_one (gpointer data)
 static void
 test_internal_no_anchor_without_use (void)
 {
-  guint before = threadref_sentinel_count_allocated ();
+  guint before = threadref_registry_count ();
 
   g_test_summary ("A thread that never registers creates no anchor");
 
   for (guint i = 0; i < 10; i++)
     run_in_thread (do_nothing, NULL);
-  g_assert_cmpuint (threadref_sentinel_count_allocated (), ==, before);
+  g_assert_cmpuint (threadref_registry_count (), ==, before);
 }
 
 static void
 test_internal_anchor_released (void)
 {
-  guint before = threadref_sentinel_count_allocated ();
+  guint before = threadref_registry_count ();
   ThreadRef *ref = NULL;
 
   g_test_summary ("An ended thread's anchor lives exactly as long as a ref "
                   "to it");
 
   run_in_thread (register_one, &ref);
-  g_assert_cmpuint (threadref_sentinel_count_allocated (), ==, before + 1);
+  g_assert_cmpuint (threadref_registry_count (), ==, before + 1);
   g_assert_false (thread_ref_is_alive (ref));
   g_object_unref (ref);
-  g_assert_cmpuint (threadref_sentinel_count_allocated (), ==, before);
+  g_assert_cmpuint (threadref_registry_count (), ==, before);
 }
 
 static void
@@ -66,14 +67,14 @@ register_unheld (gpointer data)
 static void
 test_internal_anchor_freed_at_end (void)
 {
-  guint before = threadref_sentinel_count_allocated ();
+  guint before = threadref_registry_count ();
 
   g_test_summary ("With nothing holding it, an anchor is freed when its "
                   "thread ends");
 
   for (guint i = 0; i < 100; i++)
     run_in_thread (register_unheld, NULL);
-  g_assert_cmpuint (threadref_sentinel_count_allocated (), ==, before);
+  g_assert_cmpuint (threadref_registry_count (), ==, before);
 }
 
 static void

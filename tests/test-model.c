@@ -794,8 +794,9 @@ model_end (Model *m,
   t->ending = outer;
 }
 
-/* thread_end_lifetime() on a thread: drains the lifetime it is ending, if
- * called from a callback of it, then ends its current lifetime. */
+/* thread_end_lifetime() on a thread: ends its current lifetime. Called
+ * from a callback of the lifetime it is ending, it does nothing: the end
+ * in progress goes on once the callback returns (no recursion). */
 static void
 model_end_current (Model *m,
                    guint  thread)
@@ -804,7 +805,7 @@ model_end_current (Model *m,
   gint current;
 
   if (t->ending >= 0)
-    model_end (m, t->ending);
+    return;
 
   current = t->current;
   if (current >= 0)

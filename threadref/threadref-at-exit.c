@@ -6,7 +6,7 @@
 #include "config.h"
 
 #include "threadref-at-exit.h"
-#include "threadref-sentinel-private.h"
+#include "threadref-thread-private.h"
 
 /* A handle is the node itself: one allocation per registration. */
 struct _ThreadAtExit
@@ -14,11 +14,19 @@ struct _ThreadAtExit
   ThreadRefNode node;
 };
 
-static ThreadRefNodeKind
-kind_for_flags (ThreadAtExitFlags flags)
+#define KNOWN_FLAGS (THREAD_AT_EXIT_THREAD_ONLY)
+
+static gboolean
+attach_plain (ThreadRefNode     *node,
+              ThreadRefNodeKind  kind,
+              GDestroyNotify     func,
+              gpointer           data,
+              ThreadAtExitFlags  flags)
 {
-  return THREADREF_NODE_KIND_PLAIN |
-         ((flags & THREAD_AT_EXIT_THREAD_ONLY) ? 0 : THREADREF_NODE_KIND_STAMPED);
+  if (flags & THREAD_AT_EXIT_THREAD_ONLY)
+    return threadref_thread_attach (node, kind | THREADREF_NODE_PLAIN, func, data, 0);
+  return threadref_thread_attach (node, kind | THREADREF_NODE_PLAIN | THREADREF_NODE_STAMPED,
+                                  func, data, THREADREF_NODE_PROCESS_EXIT);
 }
 
 /**
@@ -41,13 +49,10 @@ thread_at_exit (GDestroyNotify    func,
                 gpointer          data,
                 ThreadAtExitFlags flags)
 {
-  ThreadRefNode *node;
-
   g_return_if_fail (func != NULL);
+  g_return_if_fail ((flags & ~KNOWN_FLAGS) == 0);
 
-  node = g_new (ThreadRefNode, 1);
-  threadref_node_attach (node, kind_for_flags (flags) | THREADREF_NODE_KIND_NO_HANDLE,
-                         func, data, !(flags & THREAD_AT_EXIT_THREAD_ONLY));
+  attach_plain (threadref_node_new_plain (), THREADREF_NODE_NO_HANDLE, func, data, flags);
 }
 
 /**
@@ -74,10 +79,10 @@ thread_at_exit_add (GDestroyNotify    func,
   ThreadAtExit *handle;
 
   g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail ((flags & ~KNOWN_FLAGS) == 0, NULL);
 
-  handle = g_new (ThreadAtExit, 1);
-  threadref_node_attach (&handle->node, kind_for_flags (flags) | THREADREF_NODE_KIND_HOLDER,
-                         func, data, !(flags & THREAD_AT_EXIT_THREAD_ONLY));
+  handle = (ThreadAtExit *) threadref_node_new_plain ();
+  attach_plain (&handle->node, THREADREF_NODE_HOLDER, func, data, flags);
 
   return handle;
 }
@@ -99,19 +104,7 @@ thread_at_exit_add (GDestroyNotify    func,
 gboolean
 thread_at_exit_cancel (ThreadAtExit *handle)
 {
-  ThreadRefNode *node;
-  gboolean cancelled;
-
   g_return_val_if_fail (handle != NULL, FALSE);
 
-  node = &handle->node;
-  cancelled = threadref_node_cancel_and_release (node);
-
-  /* Not cancelled: the firer may still be using the node. Whichever of us
-   * comes second frees it (see threadref_node_run()). */
-  if (cancelled ||
-      (g_atomic_int_or (&node->state, THREADREF_NODE_HANDLE_GONE) & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_DONE)
-    g_free (handle);
-
-  return cancelled;
+  return threadref_node_give_back (&handle->node);
 }

@@ -9,15 +9,33 @@
 
 G_BEGIN_DECLS
 
-/* Installs the atexit handler, once per process. */
-void     threadref_exit_init                (void);
+/* What the pass needs of the exiting thread; threadref-thread.c sits above
+ * this file and passes it down. */
+typedef struct {
+  /* Whether the calling thread has anything to run: a lifetime to end, or
+   * nodes left in an end in progress up its stack. */
+  gboolean (*has_work)      (void);
+  /* Ends every lifetime of the calling thread, including ends in progress
+   * up its stack. */
+  void     (*end_lifetimes) (void);
+} ThreadRefExitThreadHooks;
 
-/* Does, on the calling thread, what the atexit handler does. */
-void     threadref_exit_run_pass            (void);
+/* Installs the atexit() handler, once per process. */
+void     threadref_exit_init             (const ThreadRefExitThreadHooks *hooks);
 
-/* Called when the calling thread starts a new lifetime. Returns TRUE if that
- * lifetime must end as soon as its first node is attached, because the
- * process-exit pass already ran on this thread and cannot run again. */
-gboolean threadref_exit_note_new_lifetime   (void);
+/* Runs the process-exit pass on the calling thread now (also what the
+ * handler does). */
+void     threadref_exit_run_pass         (void);
+
+/* Whether the calling thread is running the pass: what it attaches to other
+ * threads' lifetimes then is part of the pass (THREADREF_NODE_EXIT_PASS)
+ * if threadref_exit_note_pass_attach() says so (FALSE past a bound). */
+gboolean threadref_exit_in_pass          (void);
+gboolean threadref_exit_note_pass_attach (void);
+
+/* Called when the calling thread starts a new lifetime. Returns TRUE if the
+ * lifetime must end right after its first registration, because exit() has
+ * run threadref's handler on this thread and glibc takes no more. */
+gboolean threadref_exit_note_new_lifetime (void);
 
 G_END_DECLS

@@ -3,18 +3,22 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * glibc runs no pthread-key destructor at exit(), neither for the thread that
- * calls it nor for any other. An atexit handler does the work instead, on the
- * exiting thread:
+ * calls it nor for any other. The exiting thread's own lifetimes end first,
+ * at the very start of exit(), from a C++-style thread-local destructor
+ * (threadref-thread.c). Then an atexit() handler, installed when threadref
+ * is first used, runs the pass, on the exiting thread:
  *
- *  1. the exiting thread's own lifetime ends, as if the thread ended: all of
- *     its refs and finalizers run, newest first;
- *  2. then every live finalizer (and plain registration) marked AT_EXIT of
- *     every thread that still runs, newest first across all threads.
+ *  1. whatever the exiting thread registered since, as a thread end;
+ *  2. every live finalizer (and plain registration) marked PROCESS_EXIT of
+ *     every other thread that has not ended, newest first across threads.
  *
- * Anything those create on the exiting thread runs before the next one, and
- * a registration made on the exiting thread after the handler returned (from
- * a later atexit handler, a C++ static destructor, ...) installs the handler
- * again, which glibc runs before it finishes exit().
+ * The pass runs what existed when it began (a snapshot: the stamp limit),
+ * plus whatever its own callbacks register, right after the callback that
+ * registered it; other threads that keep registering meanwhile cannot make
+ * it last forever. A callback may call exit() again: glibc then runs the
+ * handlers that are still registered, so the handler puts itself back
+ * before it runs anything, and the nested pass continues where this one
+ * stopped (the claimed nodes wait in a per-thread list).
  */
 
 #include "config.h"
@@ -23,76 +27,150 @@
 
 #include "threadref-exit-private.h"
 #include "threadref-sentinel-private.h"
+#include "threadref-stamp-private.h"
 
-typedef enum {
-  EXIT_PASS_NONE,
-  EXIT_PASS_RUNNING,
-  EXIT_PASS_DONE,
-} ExitPass;
+/* How many nodes the exit pass's callbacks may attach to other threads'
+ * lifetimes before the pass stops taking them and warns. */
+#define MAX_PASS_ATTACHES 1000000
 
-/* Per thread: exit() may be called from any thread. */
-static __thread ExitPass exit_pass;
+static const ThreadRefExitThreadHooks *thread_hooks;
+
+/* All per thread: exit() may be called from any thread. */
+static __thread guint pass_depth;          /* > 0 while this thread runs a pass */
+static __thread guint64 pass_stamp_limit;  /* the snapshot of the outermost pass */
+static __thread ThreadRefNode *pass_pending; /* claimed, not yet run; newest first */
+static __thread guint pass_attaches;       /* EXIT_PASS nodes attached so far */
+static __thread gboolean handler_ran;      /* exit() has started here */
+static gboolean handler_armed;             /* registered and not yet called */
+static gint dropped_warned;
+
+static void exit_handler (void);
+
+static void
+arm_handler (void)
+{
+  if (!handler_armed)
+    handler_armed = atexit (exit_handler) == 0;
+}
+
+/* Claims what the pass may run now and puts it in front of what is pending:
+ * it is all newer. */
+static void
+take_more (guint64 stamp_limit)
+{
+  ThreadRefNode *claimed = threadref_sentinel_claim_for_exit (stamp_limit);
+  ThreadRefNode *tail = claimed;
+
+  if (claimed == NULL)
+    return;
+  while (tail->older != NULL)
+    tail = tail->older;
+  tail->older = pass_pending;
+  pass_pending = claimed;
+}
+
+static void
+run_pass (gboolean rearm)
+{
+  guint seen_attaches;
+
+  if (pass_depth++ == 0)
+    pass_stamp_limit = threadref_stamp ();
+
+  /* Put back only when there is something to run: a handler that always
+   * put itself back would be called forever. */
+  if (rearm && thread_hooks->has_work ())
+    arm_handler ();
+  thread_hooks->end_lifetimes ();
+
+  if (g_atomic_int_compare_and_exchange (&dropped_warned, 0, 1))
+    threadref_sentinel_warn_dropped ();
+
+  /* Claimed newest first: an older pending list (a pass that a callback
+   * left by calling exit()) comes after. */
+  take_more (pass_stamp_limit);
+  seen_attaches = pass_attaches;
+
+  while (pass_pending != NULL)
+    {
+      ThreadRefNode *node = pass_pending;
+
+      pass_pending = node->older;
+      node->older = NULL;
+      if (rearm)
+        arm_handler ();
+      threadref_node_run (node);
+
+      /* What that callback registered on this thread is newest. */
+      thread_hooks->end_lifetimes ();
+      if (pass_attaches != seen_attaches)
+        {
+          seen_attaches = pass_attaches;
+          take_more (pass_stamp_limit);
+        }
+    }
+
+  pass_depth--;
+}
+
+static void
+exit_handler (void)
+{
+  handler_armed = FALSE;
+  handler_ran = TRUE;
+  run_pass (TRUE);
+}
 
 void
 threadref_exit_run_pass (void)
 {
-  for (;;)
-    {
-      GPtrArray *nodes;
-
-      threadref_sentinel_end_current ();
-
-      nodes = threadref_sentinel_claim_at_exit ();
-      if (nodes->len == 0)
-        {
-          g_ptr_array_unref (nodes);
-          break;
-        }
-
-      for (guint i = 0; i < nodes->len; i++)
-        {
-          threadref_node_run (g_ptr_array_index (nodes, i));
-          /* What that finalizer registered on this thread is newest. */
-          threadref_sentinel_end_current ();
-        }
-      g_ptr_array_unref (nodes);
-    }
-}
-
-static void
-threadref_exit_handler (void)
-{
-  exit_pass = EXIT_PASS_RUNNING;
-  threadref_exit_run_pass ();
-  exit_pass = EXIT_PASS_DONE;
+  run_pass (FALSE);
 }
 
 void
-threadref_exit_init (void)
+threadref_exit_init (const ThreadRefExitThreadHooks *hooks)
 {
   static gsize initialized;
 
   if (g_once_init_enter (&initialized))
     {
-      if (atexit (threadref_exit_handler) != 0)
+      thread_hooks = hooks;
+      if (atexit (exit_handler) != 0)
         g_warning ("threadref: could not install its atexit handler; "
                    "nothing will run at process exit");
+      else
+        handler_armed = TRUE;
       g_once_init_leave (&initialized, 1);
     }
 }
 
 gboolean
+threadref_exit_in_pass (void)
+{
+  return pass_depth > 0;
+}
+
+gboolean
+threadref_exit_note_pass_attach (void)
+{
+  if (pass_attaches >= MAX_PASS_ATTACHES)
+    return FALSE;
+  if (++pass_attaches == MAX_PASS_ATTACHES)
+    g_warning ("threadref: callbacks run at process exit kept registering with "
+               "other threads; after %d registrations the exit pass runs no "
+               "more of them", MAX_PASS_ATTACHES);
+  return TRUE;
+}
+
+gboolean
 threadref_exit_note_new_lifetime (void)
 {
-  if (exit_pass != EXIT_PASS_DONE)
+  if (!handler_ran)
     return FALSE;
 
-  /* glibc runs handlers installed while exit() runs its handlers. Once it
-   * has finished with them it refuses new ones: then nothing can run this
-   * lifetime later, and the caller ends it at once. */
-  if (atexit (threadref_exit_handler) != 0)
-    return TRUE;
-
-  exit_pass = EXIT_PASS_NONE;
-  return FALSE;
+  /* exit() is running on this thread. glibc runs handlers installed while
+   * it runs handlers; once it has finished with them it refuses new ones,
+   * and then nothing could end this lifetime later. */
+  arm_handler ();
+  return !handler_armed;
 }

@@ -7,9 +7,8 @@
 #include "config.h"
 
 #include "threadref-finalize.h"
-#include "threadref-ref.h"
-#include "threadref-class-private.h"
-#include "threadref-sentinel-private.h"
+#include "threadref-object-node-private.h"
+#include "threadref-ref-private.h"
 
 /**
  * ThreadFinalize:
@@ -42,12 +41,9 @@
  */
 struct _ThreadFinalize
 {
-  GObject            parent_instance;
+  GObject              parent_instance;
 
-  ThreadRefNode      node;
-  ThreadFinalizeFunc func;
-  gpointer           user_data;
-  GDestroyNotify     destroy_notify;
+  ThreadRefObjectNode  on;   /* callback: a ThreadFinalizeFunc */
 };
 
 G_DEFINE_FINAL_TYPE (ThreadFinalize, thread_finalize, G_TYPE_OBJECT)
@@ -56,90 +52,69 @@ enum {
   PROP_0,
   PROP_ALIVE,
   PROP_ATEXIT,
+  PROP_INIT,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
-static gint class_published;   /* see threadref-class-private.h */
 
-#define PSPEC(id) THREADREF_CLASS_READ (class_published, properties[id])
-#define PARENT_CLASS THREADREF_CLASS_READ (class_published, (GObjectClass *) thread_finalize_parent_class)
-
-/* See PendingRef in threadref-ref.c. */
-typedef struct {
-  ThreadFinalizeFunc func;
-  gpointer           user_data;
-  GDestroyNotify     destroy_notify;
-  ThreadRefSentinel *target;          /* another thread's lifetime, or NULL */
-} PendingFinalize;
-
-static __thread PendingFinalize pending_finalize;
-
-#define FINALIZE_NODE_KIND (THREADREF_NODE_KIND_HOLDER | THREADREF_NODE_KIND_STAMPED)
-
-static void
-thread_finalize_run_destroy_notify (ThreadFinalize *self)
-{
-  GDestroyNotify destroy_notify = self->destroy_notify;
-  gpointer user_data = self->user_data;
-
-  self->func = NULL;
-  self->user_data = NULL;
-  self->destroy_notify = NULL;
-
-  if (destroy_notify != NULL)
-    destroy_notify (user_data);
-}
-
-/* Drops the reference the finalizer held on itself since it was created. */
+/* Drops the reference the finalizer held on itself since it was created:
+ * it has run or been detached. */
 static void
 thread_finalize_die (ThreadFinalize *self)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), PSPEC (PROP_ALIVE));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
   g_object_unref (self);
 }
 
-/* The node's function, on whichever thread claimed the node. */
+static void
+die_guard (ThreadFinalize **self)
+{
+  thread_finalize_die (*self);
+}
+
+static void
+destroy_notify_guard (ThreadFinalize **self)
+{
+  threadref_object_node_destroy_notify (&(*self)->on);
+}
+
+/* The node's function, on whichever thread claimed the node. The function
+ * may leave by unwinding (it exits the thread, or throws): the destroy
+ * notify runs and the finalizer dies on the way out all the same. */
 static void
 thread_finalize_fire (gpointer data)
 {
-  ThreadFinalize *self = data;
+  ThreadFinalize *dying __attribute__ ((cleanup (die_guard))) = data;
+  ThreadFinalize *self __attribute__ ((cleanup (destroy_notify_guard))) = dying;
+  ThreadFinalizeFunc func = (ThreadFinalizeFunc) self->on.callback;
 
-  if (self->func != NULL)
-    self->func (self->user_data);
-  thread_finalize_run_destroy_notify (self);
-
-  threadref_node_mark_done (&self->node);
-  thread_finalize_die (self);
+  func (self->on.user_data);
 }
 
 static void
 thread_finalize_constructed (GObject *object)
 {
   ThreadFinalize *self = (ThreadFinalize *) object;
-  PendingFinalize pending = pending_finalize;
 
-  PARENT_CLASS->constructed (object);
+  G_OBJECT_CLASS (thread_finalize_parent_class)->constructed (object);
 
-  pending_finalize = (PendingFinalize) { 0 };
-  self->func = pending.func;
-  self->user_data = pending.user_data;
-  self->destroy_notify = pending.destroy_notify;
-  threadref_pin_callbacks (self->func, self->destroy_notify);
+  if (self->on.callback == NULL)
+    {
+      g_critical ("A ThreadRef.Finalize needs a function to run: make it with "
+                  "thread_finalize_new() (ThreadRef.Finalize.new() in other "
+                  "languages), not with g_object_new() alone. This one will "
+                  "never run anything.");
+      return;
+    }
 
   /* Like weakref.finalize: alive until it has run or been detached. Taken
    * before attaching, since the node may run at once on another thread. */
   g_object_ref (self);
-  if (pending.target == NULL)
-    threadref_node_attach (&self->node, FINALIZE_NODE_KIND, thread_finalize_fire, self, TRUE);
-  else if (!threadref_node_attach_to (&self->node, pending.target, FINALIZE_NODE_KIND,
-                                      thread_finalize_fire, self, TRUE))
-    {
-      /* That lifetime has ended: never attached. */
-      self->node.sentinel = NULL;
-      self->node.state = THREADREF_NODE_DONE;
-      g_object_unref (self);
-    }
+  if (!threadref_object_node_attach (&self->on, object,
+                                     THREADREF_NODE_HOLDER | THREADREF_NODE_STAMPED,
+                                     thread_finalize_fire, THREADREF_NODE_PROCESS_EXIT))
+    g_object_unref (self);   /* that lifetime has ended: never attached */
 }
 
 static void
@@ -147,10 +122,12 @@ thread_finalize_finalize (GObject *object)
 {
   ThreadFinalize *self = (ThreadFinalize *) object;
 
-  if (self->node.sentinel != NULL)
-    threadref_node_release_holder (&self->node);
+  if (threadref_object_node_is_attached (&self->on))
+    threadref_node_release (&self->on.node);
+  else
+    threadref_object_node_destroy_notify (&self->on);
 
-  PARENT_CLASS->finalize (object);
+  G_OBJECT_CLASS (thread_finalize_parent_class)->finalize (object);
 }
 
 static void
@@ -188,6 +165,10 @@ thread_finalize_set_property (GObject      *object,
     {
     case PROP_ATEXIT:
       thread_finalize_set_atexit (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_INIT:
+      threadref_object_node_set_init (&self->on, value);
       break;
 
     case PROP_ALIVE:
@@ -242,13 +223,21 @@ thread_finalize_class_init (ThreadFinalizeClass *klass)
                           TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
-  THREADREF_CLASS_PUBLISH (class_published);
+  g_object_class_install_property (object_class, PROP_ALIVE, properties[PROP_ALIVE]);
+  g_object_class_install_property (object_class, PROP_ATEXIT, properties[PROP_ATEXIT]);
+
+  /**
+   * ThreadFinalize:init: (skip)
+   *
+   * What the constructors hand to the new finalizer; private.
+   */
+  threadref_object_node_install_init (object_class, PROP_INIT);
 }
 
 static void
 thread_finalize_init (ThreadFinalize *self)
 {
+  threadref_object_node_init (&self->on);
 }
 
 /**
@@ -272,11 +261,11 @@ thread_finalize_new (ThreadFinalizeFunc func,
                      gpointer           user_data,
                      GDestroyNotify     destroy_notify)
 {
+  ThreadRefObjectNodeInit init = { func, user_data, destroy_notify, NULL };
+
   g_return_val_if_fail (func != NULL, NULL);
 
-  pending_finalize = (PendingFinalize) { func, user_data, destroy_notify, NULL };
-
-  return g_object_new (THREAD_TYPE_FINALIZE, NULL);
+  return threadref_object_node_new (THREAD_TYPE_FINALIZE, &init);
 }
 
 /**
@@ -315,18 +304,25 @@ thread_ref_watch_finalize (ThreadRef          *self,
                            gpointer            user_data,
                            GDestroyNotify      destroy_notify)
 {
+  ThreadRefObjectNodeInit init = { func, user_data, destroy_notify, NULL };
   ThreadFinalize *fin;
 
   g_return_val_if_fail (THREAD_IS_REF (self), NULL);
   g_return_val_if_fail (func != NULL, NULL);
 
-  pending_finalize = (PendingFinalize) { func, user_data, destroy_notify,
-                                         threadref_ref_get_sentinel (self) };
-  fin = g_object_new (THREAD_TYPE_FINALIZE, NULL);
-
-  if (fin->node.sentinel == NULL)
+  init.watched = threadref_ref_get_lifetime (self);
+  if (init.watched == NULL)
     {
-      thread_finalize_run_destroy_notify (fin);
+      /* self never attached, so there is nothing to watch. */
+      if (destroy_notify != NULL)
+        destroy_notify (user_data);
+      return NULL;
+    }
+
+  fin = threadref_object_node_new (THREAD_TYPE_FINALIZE, &init);
+  if (!threadref_object_node_is_attached (&fin->on))
+    {
+      /* That thread has ended: finalizing runs the destroy notify now. */
       g_object_unref (fin);
       return NULL;
     }
@@ -355,7 +351,7 @@ thread_finalize_is_alive (ThreadFinalize *self)
 {
   g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
 
-  return threadref_node_get_state (&self->node) == THREADREF_NODE_LIVE;
+  return threadref_node_is_live (&self->on.node);
 }
 
 /**
@@ -382,7 +378,7 @@ thread_finalize_call (ThreadFinalize *self)
 {
   g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
 
-  if (!threadref_node_claim (&self->node))
+  if (!threadref_node_claim (&self->on.node))
     return FALSE;
 
   thread_finalize_fire (self);
@@ -411,10 +407,11 @@ thread_finalize_detach (ThreadFinalize *self)
 {
   g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
 
-  if (!threadref_node_cancel (&self->node))
+  if (!threadref_object_node_is_attached (&self->on) ||
+      !threadref_node_cancel (&self->on.node))
     return FALSE;
 
-  thread_finalize_run_destroy_notify (self);
+  threadref_object_node_destroy_notify (&self->on);
   thread_finalize_die (self);
   return TRUE;
 }
@@ -438,9 +435,12 @@ thread_finalize_detach (ThreadFinalize *self)
 GThread *
 thread_finalize_dup_thread (ThreadFinalize *self)
 {
+  ThreadRefSentinel *lifetime;
+
   g_return_val_if_fail (THREAD_IS_FINALIZE (self), NULL);
 
-  return threadref_sentinel_dup_thread (self->node.sentinel);
+  lifetime = threadref_object_node_get_lifetime (&self->on);
+  return lifetime != NULL ? threadref_sentinel_dup_thread (lifetime) : NULL;
 }
 
 /**
@@ -462,7 +462,7 @@ thread_finalize_get_atexit (ThreadFinalize *self)
 {
   g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
 
-  return (g_atomic_int_get (&self->node.state) & THREADREF_NODE_AT_EXIT) != 0;
+  return threadref_node_get_process_exit (&self->on.node);
 }
 
 /**
@@ -489,6 +489,6 @@ thread_finalize_set_atexit (ThreadFinalize *self,
   if (thread_finalize_get_atexit (self) == atexit)
     return;
 
-  threadref_node_set_at_exit (&self->node, atexit);
-  g_object_notify_by_pspec (G_OBJECT (self), PSPEC (PROP_ATEXIT));
+  threadref_node_set_process_exit (&self->on.node, atexit);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATEXIT]);
 }

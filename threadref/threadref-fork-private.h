@@ -1,4 +1,4 @@
-/* threadref-fork-private.h: fork() handling
+/* threadref-fork-private.h: fork()
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -10,11 +10,6 @@
 G_BEGIN_DECLS
 
 /* Installs the pthread_atfork() handlers, once per process. */
-void threadref_fork_init               (void);
-
-/* In threadref-sentinel.c. */
-void threadref_sentinel_fork_prepare   (void);
-void threadref_sentinel_fork_parent    (void);
-void threadref_sentinel_fork_child     (void);
+void threadref_fork_init (void);
 
 G_END_DECLS

@@ -5,9 +5,8 @@
 
 #include "config.h"
 
-#include "threadref-exit-private.h"
 #include "threadref-lifetime.h"
-#include "threadref-sentinel-private.h"
+#include "threadref-thread-private.h"
 
 /**
  * thread_end_lifetime:
@@ -35,15 +34,18 @@
  * }
  * ```
  *
- * Called from a callback of a lifetime that is ending, it runs the rest of
- * that lifetime's nodes.
+ * Called from a callback of a lifetime that is ending, it returns at once:
+ * the rest of that lifetime runs as soon as the callback returns, as it
+ * would anyway. A lifetime whose end a callback left half-way (it threw
+ * an exception that the caller caught) is finished by the next call, or by
+ * the thread's end.
  *
  * Since: 1.0
  */
 void
 thread_end_lifetime (void)
 {
-  threadref_sentinel_end_current ();
+  threadref_thread_end_lifetimes ();
 }
 
 /**
@@ -66,5 +68,5 @@ thread_end_lifetime (void)
 void
 thread_run_atexit (void)
 {
-  threadref_exit_run_pass ();
+  threadref_thread_run_exit_pass ();
 }

@@ -6,8 +6,10 @@
 #include "config.h"
 
 #include "threadref-ref.h"
-#include "threadref-class-private.h"
-#include "threadref-sentinel-private.h"
+#include "threadref-object-node-private.h"
+#include "threadref-ref-private.h"
+#include "threadref-thread-private.h"
+#include "threadref-wait-private.h"
 
 /**
  * ThreadRef:
@@ -42,12 +44,9 @@
  */
 struct _ThreadRef
 {
-  GObject         parent_instance;
+  GObject              parent_instance;
 
-  ThreadRefNode   node;
-  ThreadRefFunc   callback;
-  gpointer        user_data;
-  GDestroyNotify  destroy_notify;
+  ThreadRefObjectNode  on;   /* callback: a ThreadRefFunc */
 };
 
 G_DEFINE_FINAL_TYPE (ThreadRef, thread_ref, G_TYPE_OBJECT)
@@ -55,79 +54,47 @@ G_DEFINE_FINAL_TYPE (ThreadRef, thread_ref, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_ALIVE,
+  PROP_INIT,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
-static gint class_published;   /* see threadref-class-private.h */
-
-#define PSPEC(id) THREADREF_CLASS_READ (class_published, properties[id])
-#define PARENT_CLASS THREADREF_CLASS_READ (class_published, (GObjectClass *) thread_ref_parent_class)
-
-/* thread_ref_new() hands its arguments to thread_ref_constructed() through
- * this, so that the ref is complete before it is attached: the same
- * construction then serves g_object_new() from language bindings. */
-typedef struct {
-  ThreadRefFunc      callback;
-  gpointer           user_data;
-  GDestroyNotify     destroy_notify;
-  ThreadRefSentinel *target;          /* another thread's lifetime, or NULL */
-} PendingRef;
-
-static __thread PendingRef pending_ref;
-
-#define REF_NODE_KIND (THREADREF_NODE_KIND_HOLDER | THREADREF_NODE_KIND_PIN)
 
 static void
-thread_ref_run_destroy_notify (ThreadRef *self)
+destroy_notify_guard (ThreadRef **self)
 {
-  GDestroyNotify destroy_notify = self->destroy_notify;
-  gpointer user_data = self->user_data;
-
-  self->callback = NULL;
-  self->user_data = NULL;
-  self->destroy_notify = NULL;
-
-  if (destroy_notify != NULL)
-    destroy_notify (user_data);
+  threadref_object_node_destroy_notify (&(*self)->on);
 }
 
 /* The node's function: runs on the ending thread, with a strong reference
- * that threadref_node_run() took for us. */
+ * that the node took for us. The callback may leave by unwinding (it exits
+ * the thread, or throws): the destroy notify and the reference are then
+ * let go of on the way out. */
 static void
 thread_ref_fire (gpointer data)
 {
-  ThreadRef *self = data;
+  g_autoptr(ThreadRef) held = data;
+  ThreadRef *self __attribute__ ((cleanup (destroy_notify_guard))) = held;
+  ThreadRefFunc callback = (ThreadRefFunc) self->on.callback;
 
-  g_object_notify_by_pspec (G_OBJECT (self), PSPEC (PROP_ALIVE));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
 
-  if (self->callback != NULL)
-    self->callback (self, self->user_data);
-  thread_ref_run_destroy_notify (self);
-
-  threadref_node_mark_done (&self->node);
-  g_object_unref (self);
+  if (callback != NULL)
+    callback (self, self->on.user_data);
 }
 
 static void
 thread_ref_constructed (GObject *object)
 {
   ThreadRef *self = (ThreadRef *) object;
-  PendingRef pending = pending_ref;
 
-  PARENT_CLASS->constructed (object);
+  G_OBJECT_CLASS (thread_ref_parent_class)->constructed (object);
 
-  pending_ref = (PendingRef) { 0 };
-  self->callback = pending.callback;
-  self->user_data = pending.user_data;
-  self->destroy_notify = pending.destroy_notify;
-  threadref_pin_callbacks (self->callback, self->destroy_notify);
-
-  if (pending.target == NULL)
-    threadref_node_attach (&self->node, REF_NODE_KIND, thread_ref_fire, self, FALSE);
-  else if (!threadref_node_attach_to (&self->node, pending.target, REF_NODE_KIND,
-                                      thread_ref_fire, self, FALSE))
-    self->node.sentinel = NULL;   /* that lifetime has ended: never attached */
+  /* A ref is weak: it does not keep itself alive, and its node only takes
+   * a reference while it runs. */
+  threadref_object_node_attach (&self->on, object,
+                                THREADREF_NODE_WEAK_OBJECT | THREADREF_NODE_HOLDER,
+                                thread_ref_fire, 0);
 }
 
 static void
@@ -137,13 +104,13 @@ thread_ref_dispose (GObject *object)
 
   /* The last reference is going while the thread runs: like a dropped
    * weakref.ref, the callback will never run. Must happen here, while the
-   * reference count is still 1, so that a firer that claimed the node
+   * reference count is still 1, so that a runner that claimed the node
    * first can still take its reference (threadref_node_cancel() waits for
    * it; the object then survives this unref). */
-  if (self->node.sentinel != NULL && threadref_node_cancel (&self->node))
-    thread_ref_run_destroy_notify (self);
+  if (threadref_object_node_is_attached (&self->on) && threadref_node_cancel (&self->on.node))
+    threadref_object_node_destroy_notify (&self->on);
 
-  PARENT_CLASS->dispose (object);
+  G_OBJECT_CLASS (thread_ref_parent_class)->dispose (object);
 }
 
 static void
@@ -151,10 +118,12 @@ thread_ref_finalize (GObject *object)
 {
   ThreadRef *self = (ThreadRef *) object;
 
-  if (self->node.sentinel != NULL)
-    threadref_node_release_holder (&self->node);
+  if (threadref_object_node_is_attached (&self->on))
+    threadref_node_release (&self->on.node);
+  else
+    threadref_object_node_destroy_notify (&self->on);
 
-  PARENT_CLASS->finalize (object);
+  G_OBJECT_CLASS (thread_ref_parent_class)->finalize (object);
 }
 
 static void
@@ -177,6 +146,25 @@ thread_ref_get_property (GObject    *object,
 }
 
 static void
+thread_ref_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  ThreadRef *self = (ThreadRef *) object;
+
+  switch (prop_id)
+    {
+    case PROP_INIT:
+      threadref_object_node_set_init (&self->on, value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 thread_ref_class_init (ThreadRefClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -185,6 +173,7 @@ thread_ref_class_init (ThreadRefClass *klass)
   object_class->dispose = thread_ref_dispose;
   object_class->finalize = thread_ref_finalize;
   object_class->get_property = thread_ref_get_property;
+  object_class->set_property = thread_ref_set_property;
 
   /**
    * ThreadRef:alive: (getter is_alive)
@@ -194,6 +183,7 @@ thread_ref_class_init (ThreadRefClass *klass)
    * %TRUE again.
    *
    * ```c
+   * // on_worker_gone runs on the ending worker, not on this thread
    * g_signal_connect (ref, "notify::alive", G_CALLBACK (on_worker_gone), self);
    * ```
    *
@@ -204,13 +194,20 @@ thread_ref_class_init (ThreadRefClass *klass)
                           TRUE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
-  THREADREF_CLASS_PUBLISH (class_published);
+  g_object_class_install_property (object_class, PROP_ALIVE, properties[PROP_ALIVE]);
+
+  /**
+   * ThreadRef:init: (skip)
+   *
+   * What the constructors hand to the new ref; private.
+   */
+  threadref_object_node_install_init (object_class, PROP_INIT);
 }
 
 static void
 thread_ref_init (ThreadRef *self)
 {
+  threadref_object_node_init (&self->on);
 }
 
 /**
@@ -236,9 +233,9 @@ thread_ref_new (ThreadRefFunc  callback,
                 gpointer       user_data,
                 GDestroyNotify destroy_notify)
 {
-  pending_ref = (PendingRef) { callback, user_data, destroy_notify, NULL };
+  ThreadRefObjectNodeInit init = { callback, user_data, destroy_notify, NULL };
 
-  return g_object_new (THREAD_TYPE_REF, NULL);
+  return threadref_object_node_new (THREAD_TYPE_REF, &init);
 }
 
 /**
@@ -277,16 +274,24 @@ thread_ref_watch (ThreadRef      *self,
                   gpointer        user_data,
                   GDestroyNotify  destroy_notify)
 {
+  ThreadRefObjectNodeInit init = { callback, user_data, destroy_notify, NULL };
   ThreadRef *watch;
 
   g_return_val_if_fail (THREAD_IS_REF (self), NULL);
 
-  pending_ref = (PendingRef) { callback, user_data, destroy_notify, self->node.sentinel };
-  watch = g_object_new (THREAD_TYPE_REF, NULL);
-
-  if (watch->node.sentinel == NULL)
+  init.watched = threadref_object_node_get_lifetime (&self->on);
+  if (init.watched == NULL)
     {
-      thread_ref_run_destroy_notify (watch);
+      /* self never attached, so there is nothing to watch. */
+      if (destroy_notify != NULL)
+        destroy_notify (user_data);
+      return NULL;
+    }
+
+  watch = threadref_object_node_new (THREAD_TYPE_REF, &init);
+  if (!threadref_object_node_is_attached (&watch->on))
+    {
+      /* That thread has ended: finalizing runs the destroy notify now. */
       g_object_unref (watch);
       return NULL;
     }
@@ -314,9 +319,12 @@ thread_ref_watch (ThreadRef      *self,
 gboolean
 thread_ref_is_alive (ThreadRef *self)
 {
+  ThreadRefSentinel *lifetime;
+
   g_return_val_if_fail (THREAD_IS_REF (self), FALSE);
 
-  return threadref_sentinel_is_alive (self->node.sentinel);
+  lifetime = threadref_object_node_get_lifetime (&self->on);
+  return lifetime != NULL && threadref_sentinel_is_alive (lifetime);
 }
 
 /**
@@ -339,9 +347,12 @@ thread_ref_is_alive (ThreadRef *self)
 GThread *
 thread_ref_dup_thread (ThreadRef *self)
 {
+  ThreadRefSentinel *lifetime;
+
   g_return_val_if_fail (THREAD_IS_REF (self), NULL);
 
-  return threadref_sentinel_dup_thread (self->node.sentinel);
+  lifetime = threadref_object_node_get_lifetime (&self->on);
+  return lifetime != NULL ? threadref_sentinel_dup_thread (lifetime) : NULL;
 }
 
 /**
@@ -365,9 +376,12 @@ thread_ref_dup_thread (ThreadRef *self)
 guint
 thread_ref_hash (gconstpointer ref)
 {
+  ThreadRefSentinel *lifetime;
+
   g_return_val_if_fail (THREAD_IS_REF ((gpointer) ref), 0);
 
-  return threadref_sentinel_hash (((ThreadRef *) ref)->node.sentinel);
+  lifetime = threadref_object_node_get_lifetime (&((ThreadRef *) ref)->on);
+  return lifetime != NULL ? threadref_sentinel_hash (lifetime) : 0;
 }
 
 /**
@@ -390,16 +404,24 @@ gboolean
 thread_ref_equal (gconstpointer a,
                   gconstpointer b)
 {
+  ThreadRefSentinel *lifetime_a;
+  ThreadRefSentinel *lifetime_b;
+
   g_return_val_if_fail (THREAD_IS_REF ((gpointer) a), FALSE);
   g_return_val_if_fail (THREAD_IS_REF ((gpointer) b), FALSE);
 
-  return ((ThreadRef *) a)->node.sentinel == ((ThreadRef *) b)->node.sentinel;
+  lifetime_a = threadref_object_node_get_lifetime (&((ThreadRef *) a)->on);
+  lifetime_b = threadref_object_node_get_lifetime (&((ThreadRef *) b)->on);
+  /* A ref that never attached (its thread refused it) equals only itself. */
+  if (lifetime_a == NULL || lifetime_b == NULL)
+    return a == b;
+  return lifetime_a == lifetime_b;
 }
 
 ThreadRefSentinel *
-threadref_ref_get_sentinel (ThreadRef *ref)
+threadref_ref_get_lifetime (ThreadRef *ref)
 {
-  return ref->node.sentinel;
+  return threadref_object_node_get_lifetime (&ref->on);
 }
 
 /**
@@ -429,73 +451,22 @@ gboolean
 thread_ref_wait (ThreadRef *self,
                  gint64     timeout_usec)
 {
+  ThreadRefSentinel *lifetime;
+
   g_return_val_if_fail (THREAD_IS_REF (self), FALSE);
-  g_return_val_if_fail (self->node.sentinel != NULL, FALSE);
-  g_return_val_if_fail (!threadref_sentinel_is_current (self->node.sentinel), FALSE);
 
-  return threadref_sentinel_wait (self->node.sentinel, timeout_usec);
-}
-
-/* One asynchronous wait. Two parties may complete it: the ending thread
- * (through the sentinel's waiter queue) and the cancellable's source (in the
- * caller's context). Whoever takes it out of the queue completes it. The
- * record is refcounted: the queue, the source's callback and the function
- * setting it up each hold a reference while they may touch it. */
-typedef struct {
-  ThreadRefWaiter  waiter;          /* first: the sentinel calls ended() with it */
-  GTask           *task;
-  GSource         *cancel_source;   /* NULL without a cancellable; fixed once queued */
-  gint             ended;           /* atomic: the ending thread completed it */
-} AsyncWait;
-
-static void
-async_wait_clear (gpointer data)
-{
-  AsyncWait *wait = data;
-
-  g_clear_pointer (&wait->cancel_source, g_source_unref);
-  g_clear_object (&wait->task);
-}
-
-static void
-async_wait_unref (gpointer data)
-{
-  g_atomic_rc_box_release_full (data, async_wait_clear);
-}
-
-/* The sentinel ended: on the ending thread, outside its lock. The cancel
- * source was attached before the wait was queued. */
-static void
-async_wait_ended (ThreadRefWaiter *waiter)
-{
-  AsyncWait *wait = (AsyncWait *) waiter;
-
-  g_atomic_int_set (&wait->ended, 1);
-  if (wait->cancel_source != NULL)
-    g_source_destroy (wait->cancel_source);
-  g_task_return_boolean (wait->task, TRUE);
-  async_wait_unref (wait);   /* the queue's reference */
-}
-
-/* The cancellable fired: in the caller's context. */
-static gboolean
-async_wait_cancelled (GCancellable *cancellable,
-                      gpointer      data)
-{
-  AsyncWait *wait = data;
-  ThreadRef *self = g_task_get_source_object (wait->task);
-
-  if (threadref_sentinel_remove_waiter (self->node.sentinel, &wait->waiter))
+  lifetime = threadref_object_node_get_lifetime (&self->on);
+  if (lifetime == NULL)
+    return TRUE;
+  if (threadref_sentinel_is_own (lifetime) && !threadref_sentinel_is_ended (lifetime))
     {
-      g_task_return_error_if_cancelled (wait->task);
-      async_wait_unref (wait);   /* the queue's reference */
-      return G_SOURCE_REMOVE;
+      g_critical ("thread_ref_wait: the ref is to the calling thread, whose own "
+                  "end this thread would wait for forever; wait from another "
+                  "thread, or use thread_ref_wait_async()");
+      return FALSE;
     }
 
-  /* Not in the queue: either the thread's end completed it, or (when
-   * another thread runs this context) it has not been queued yet, a moment
-   * away: look again. */
-  return g_atomic_int_get (&wait->ended) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+  return threadref_wait_block (lifetime, timeout_usec);
 }
 
 /**
@@ -533,48 +504,16 @@ thread_ref_wait_async (ThreadRef           *self,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  AsyncWait *wait;
-
   g_return_if_fail (THREAD_IS_REF (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, thread_ref_wait_async);
+  /* The callback is called from a main loop later, maybe after the module
+   * that contains it asked to be unloaded: pin it like every other
+   * callback (docs/design.md, Unload). */
+  threadref_thread_pin_code (callback);
 
-  if (self->node.sentinel == NULL)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-  if (g_task_return_error_if_cancelled (task))
-    return;
-
-  wait = g_atomic_rc_box_new0 (AsyncWait);   /* this function's reference */
-  wait->waiter.ended = async_wait_ended;
-  wait->task = g_object_ref (task);
-
-  /* Attached before queueing, so that the ending thread, which destroys it,
-   * never finds it unattached. */
-  if (cancellable != NULL)
-    {
-      wait->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (wait->cancel_source, G_SOURCE_FUNC (async_wait_cancelled),
-                             g_atomic_rc_box_acquire (wait), async_wait_unref);
-      g_source_attach (wait->cancel_source, g_task_get_context (task));
-    }
-
-  if (!threadref_sentinel_add_waiter (self->node.sentinel,
-                                      &((AsyncWait *) g_atomic_rc_box_acquire (wait))->waiter))
-    {
-      /* Already ended. */
-      async_wait_unref (wait);   /* the queue's reference, unused */
-      if (wait->cancel_source != NULL)
-        g_source_destroy (wait->cancel_source);
-      g_task_return_boolean (task, TRUE);
-    }
-
-  async_wait_unref (wait);
+  threadref_wait_async (threadref_object_node_get_lifetime (&self->on), self,
+                        cancellable, callback, user_data, thread_ref_wait_async);
 }
 
 /**

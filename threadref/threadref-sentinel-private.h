@@ -1,20 +1,24 @@
-/* threadref-sentinel-private.h: the per-thread anchor and the registrations
- * hung on it
+/* threadref-sentinel-private.h: one lifetime of a thread, and every change
+ * of state of the registrations hung on it
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Every thread that registers anything gets one ThreadRefSentinel, kept in a
- * static GPrivate whose destroy notify ends it when the thread ends. One
- * sentinel is one "lifetime" of its thread: refs compare equal when they
- * share it. Each registration (a ThreadRef, a ThreadFinalize or a plain
- * ThreadAtExit) is a ThreadRefNode linked, newest first, into its sentinel's
- * list under the sentinel's lock. Ending the sentinel pops nodes newest
- * first and runs them on the ending thread until the list stays empty.
+ * A lifetime is what a ref refers to and what a finalizer waits for: it
+ * starts with a thread's first registration and ends when the thread ends
+ * (or earlier, on purpose). Its object is a ThreadRefSentinel, the name the
+ * original design gave it. Each registration (a ThreadRef, a ThreadFinalize
+ * or a plain one) is a ThreadRefNode linked, newest first, into its
+ * lifetime's list under the lifetime's lock.
  *
- * docs/design.md explains why this replaces GWeakRef and g_object_weak_ref.
+ * This file's .c is the only place where a node changes state: attach,
+ * claim, cancel, run, and the end loop that runs a lifetime's nodes. Which
+ * lifetime is whose, and when a thread's lifetimes end, is decided above
+ * (threadref-thread.c); docs/design.md draws the tiers.
  */
 
 #pragma once
+
+#include <pthread.h>
 
 #include <glib-object.h>
 
@@ -26,34 +30,32 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (ThreadRefSentinel, threadref_sentinel, THREADREF, SENTINEL, GObject)
 
-/* A sentinel's state; it only moves forward. */
+/* The low two bits of ThreadRefNode.state; a node only moves forward. */
 typedef enum {
-  THREADREF_SENTINEL_ALIVE,     /* its thread runs this lifetime */
-  THREADREF_SENTINEL_ENDING,    /* its nodes are being run; refs are dead */
-  THREADREF_SENTINEL_ENDED,     /* every node has returned */
-} ThreadRefSentinelState;
-
-/* The low two bits of ThreadRefNode.state. */
-typedef enum {
-  THREADREF_NODE_LIVE    = 0,   /* linked, waiting for its thread to end */
-  THREADREF_NODE_CLAIMED = 1,   /* unlinked by a firer that must still pin its object */
-  THREADREF_NODE_FIRING  = 2,   /* unlinked; its function runs or is about to */
-  THREADREF_NODE_DONE    = 3,   /* ran, was cancelled or detached */
+  THREADREF_NODE_LIVE    = 0,   /* linked, waiting for its lifetime to end */
+  THREADREF_NODE_CLAIMED = 1,   /* unlinked by a runner that must still reference its object */
+  THREADREF_NODE_FIRING  = 2,   /* unlinked; its function runs, ran, or is about to */
+  THREADREF_NODE_DONE    = 3,   /* cancelled, or a plain node whose function returned */
 } ThreadRefNodeState;
 
-#define THREADREF_NODE_STATE_MASK  0x3
-/* Runs at process exit while its thread still runs. Changed under the lock. */
-#define THREADREF_NODE_AT_EXIT     (1 << 2)
-/* A plain handle was given back; whoever sees both this and DONE frees it. */
-#define THREADREF_NODE_HANDLE_GONE (1 << 3)
+#define THREADREF_NODE_STATE_MASK    0x3
+/* Runs at process exit even while its thread still runs (a finalizer's
+ * atexit property). Changed under the lifetime's lock. */
+#define THREADREF_NODE_PROCESS_EXIT  (1 << 2)
+/* Attached by the thread that runs the process-exit pass, during it: the
+ * pass runs it even though it is newer than the pass (threadref-exit.c). */
+#define THREADREF_NODE_EXIT_PASS     (1 << 3)
+/* A plain handle was given back; whoever sees both this and DONE frees the
+ * node. */
+#define THREADREF_NODE_HANDLE_GONE   (1 << 4)
 
 /* What a node is; fixed when it is attached. */
 typedef enum {
-  THREADREF_NODE_KIND_PLAIN     = 1 << 0, /* malloc'd by the ThreadAtExit API */
-  THREADREF_NODE_KIND_NO_HANDLE = 1 << 1, /* plain, nobody can cancel it: freed once run */
-  THREADREF_NODE_KIND_PIN       = 1 << 2, /* data is a GObject without a strong ref of ours */
-  THREADREF_NODE_KIND_HOLDER    = 1 << 3, /* keeps its sentinel allocated until released */
-  THREADREF_NODE_KIND_STAMPED   = 1 << 4, /* may run at process exit: needs a creation stamp */
+  THREADREF_NODE_PLAIN       = 1 << 0, /* allocated here for the plain path; freed here */
+  THREADREF_NODE_NO_HANDLE   = 1 << 1, /* plain, and nobody can cancel it */
+  THREADREF_NODE_WEAK_OBJECT = 1 << 2, /* data is a GObject the node does not keep alive */
+  THREADREF_NODE_HOLDER      = 1 << 3, /* keeps its lifetime allocated until released */
+  THREADREF_NODE_STAMPED     = 1 << 4, /* may run at process exit: needs a creation stamp */
 } ThreadRefNodeKind;
 
 typedef struct _ThreadRefNode ThreadRefNode;
@@ -61,9 +63,9 @@ typedef struct _ThreadRefNode ThreadRefNode;
 /* 56 bytes: a plain registration is one 64-byte malloc chunk. */
 struct _ThreadRefNode
 {
-  ThreadRefNode     *newer;     /* list links, under the sentinel's lock */
+  ThreadRefNode     *newer;     /* list links, under the lifetime's lock */
   ThreadRefNode     *older;
-  ThreadRefSentinel *sentinel;  /* fixed once attached */
+  ThreadRefSentinel *sentinel;  /* fixed once attached; NULL if never attached */
   GDestroyNotify     func;      /* runs with data when the node fires */
   gpointer           data;
   guint64            stamp;     /* creation stamp, for ordering at process exit */
@@ -71,84 +73,119 @@ struct _ThreadRefNode
   guint              kind;      /* ThreadRefNodeKind */
 };
 
-/* The registration side, for the public types. */
-void               threadref_node_attach          (ThreadRefNode     *node,
-                                                   ThreadRefNodeKind  kind,
-                                                   GDestroyNotify     func,
-                                                   gpointer           data,
-                                                   gboolean           at_exit);
-/* Attaches to another thread's lifetime; FALSE if it has ENDED. */
-gboolean           threadref_node_attach_to       (ThreadRefNode     *node,
-                                                   ThreadRefSentinel *sentinel,
-                                                   ThreadRefNodeKind  kind,
-                                                   GDestroyNotify     func,
-                                                   gpointer           data,
-                                                   gboolean           at_exit);
-gboolean           threadref_node_cancel          (ThreadRefNode     *node);
-gboolean           threadref_node_claim           (ThreadRefNode     *node);
-void               threadref_node_run             (ThreadRefNode     *node);
-void               threadref_node_set_at_exit     (ThreadRefNode     *node,
-                                                   gboolean           at_exit);
-void               threadref_node_release_holder  (ThreadRefNode     *node);
-gboolean           threadref_node_cancel_and_release (ThreadRefNode  *node);
+/* How many registrations one lifetime's end takes while it runs (made by
+ * its own callbacks, or watches from other threads) before it refuses more
+ * and warns: callbacks that register again forever would otherwise keep the
+ * thread from ever ending. */
+#define THREADREF_SENTINEL_MAX_WHILE_ENDING 1000000
 
-static inline ThreadRefNodeState
-threadref_node_get_state (ThreadRefNode *node)
+/* A new lifetime of the calling thread. with_thread: take a reference to
+ * its GThread (not inside the thread's own teardown, where GLib's has gone;
+ * see threadref-thread.c). */
+ThreadRefSentinel *threadref_sentinel_new           (gboolean           with_thread);
+
+/* Attaches node to self. flags: THREADREF_NODE_PROCESS_EXIT and
+ * THREADREF_NODE_EXIT_PASS. Returns FALSE, leaving the node DONE and
+ * unattached (sentinel NULL), if self has ENDED or refuses more while
+ * ending. Only the calling thread's own lifetimes take plain nodes. */
+gboolean           threadref_sentinel_attach        (ThreadRefSentinel *self,
+                                                     ThreadRefNode     *node,
+                                                     ThreadRefNodeKind  kind,
+                                                     GDestroyNotify     func,
+                                                     gpointer           data,
+                                                     guint              flags);
+
+/* Before a node is attached, or if it never is: DONE, in no lifetime. */
+void               threadref_node_init_unattached   (ThreadRefNode     *node);
+
+/* A node for the plain path, to be attached with THREADREF_NODE_PLAIN;
+ * freed here once it has run or its handle was given back. */
+ThreadRefNode     *threadref_node_new_plain         (void);
+
+/* Takes a LIVE node out of its lifetime: TRUE if it was LIVE, and then it
+ * never runs. If a runner claimed it, waits until the runner holds its own
+ * reference on the object (a moment), then returns FALSE. */
+gboolean           threadref_node_cancel            (ThreadRefNode     *node);
+/* Takes a LIVE node out of its lifetime for running it now, on the calling
+ * thread: TRUE if it was LIVE (the caller then runs it). */
+gboolean           threadref_node_claim             (ThreadRefNode     *node);
+/* Runs a node that was claimed (by threadref_node_claim(), the end loop or
+ * the process-exit pass). Must not be touched afterwards: an object node
+ * may be gone. */
+void               threadref_node_run               (ThreadRefNode     *node);
+void               threadref_node_set_process_exit  (ThreadRefNode     *node,
+                                                     gboolean           process_exit);
+/* A holder node's object is going away: its lifetime may be released. */
+void               threadref_node_release           (ThreadRefNode     *node);
+/* Gives back a plain node's handle: cancels it if it is LIVE (TRUE), and
+ * frees it now or, if it runs right now, when it returns. */
+gboolean           threadref_node_give_back         (ThreadRefNode     *node);
+
+static inline gboolean
+threadref_node_is_live (ThreadRefNode *node)
 {
-  return (ThreadRefNodeState) (g_atomic_int_get (&node->state) & THREADREF_NODE_STATE_MASK);
+  return (g_atomic_int_get (&node->state) & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE;
 }
 
-/* Marks a node that has fired DONE; returns the flags it had before. */
-static inline guint
-threadref_node_mark_done (ThreadRefNode *node)
+static inline gboolean
+threadref_node_get_process_exit (ThreadRefNode *node)
 {
-  return g_atomic_int_or (&node->state, THREADREF_NODE_DONE);
+  return (g_atomic_int_get (&node->state) & THREADREF_NODE_PROCESS_EXIT) != 0;
 }
 
-/* Keeps the modules that contain these functions loaded for good (see
- * threadref-pin-private.h). Plain nodes' functions are pinned on attach. */
-void               threadref_pin_callbacks        (gpointer           callback,
-                                                   gpointer           destroy_notify);
+/* Ending a lifetime, on its own thread: begin_end() makes it ENDING
+ * (refs to it are dead from then on), drain() runs its nodes newest first
+ * until none is left, including what callbacks attach meanwhile, and
+ * finish_end() makes it ENDED, tells its observers and lets it go. drain()
+ * may never return (a callback may exit the thread or the process, or
+ * throw); a later drain() resumes. */
+void               threadref_sentinel_begin_end     (ThreadRefSentinel *self);
+void               threadref_sentinel_drain         (ThreadRefSentinel *self);
+void               threadref_sentinel_finish_end    (ThreadRefSentinel *self);
 
-gboolean           threadref_sentinel_is_alive    (ThreadRefSentinel *self);
-/* Whether self is the calling thread's current or ending lifetime. */
-gboolean           threadref_sentinel_is_current  (ThreadRefSentinel *self);
-/* Blocks until self has ENDED; timeout_usec < 0 waits forever. */
-gboolean           threadref_sentinel_wait        (ThreadRefSentinel *self,
-                                                   gint64             timeout_usec);
+/* For process exit: claims every LIVE node marked PROCESS_EXIT of every
+ * lifetime not ENDED and not the calling thread's, except nodes stamped
+ * after stamp_limit that were not attached by the exit pass. Returns them
+ * linked through ->older, newest first across threads; run each with
+ * threadref_node_run(). Allocates nothing. */
+ThreadRefNode     *threadref_sentinel_claim_for_exit (guint64          stamp_limit);
+/* Warns about every lifetime whose thread is gone although the lifetime
+ * never ended: glibc dropped it (docs/design.md, late destructor rounds).
+ * For process exit, before the pass runs what such lifetimes left. */
+void               threadref_sentinel_warn_dropped   (void);
+
 /* Something to tell when a lifetime has ENDED, without blocking. */
-typedef struct _ThreadRefWaiter ThreadRefWaiter;
-struct _ThreadRefWaiter
+typedef struct _ThreadRefEndObserver ThreadRefEndObserver;
+struct _ThreadRefEndObserver
 {
-  GList    link;                             /* in the sentinel's queue */
-  gboolean queued;                           /* under the sentinel's lock */
-  void (*ended) (ThreadRefWaiter *waiter);   /* called once, outside locks */
+  GList    link;                                   /* in the lifetime's queue */
+  gboolean queued;                                 /* under the lifetime's lock */
+  void   (*ended) (ThreadRefEndObserver *observer); /* called once, on the ending
+                                                    * thread, outside locks */
 };
 
-/* Queues waiter; FALSE (and not queued) if self has already ENDED. */
-gboolean           threadref_sentinel_add_waiter    (ThreadRefSentinel *self,
-                                                     ThreadRefWaiter   *waiter);
-/* Takes waiter back if it is still queued: TRUE if it was, and then its
- * ended() will not be called. */
-gboolean           threadref_sentinel_remove_waiter (ThreadRefSentinel *self,
-                                                     ThreadRefWaiter   *waiter);
-GThread           *threadref_sentinel_dup_thread  (ThreadRefSentinel *self);
-guint              threadref_sentinel_hash        (ThreadRefSentinel *self);
+/* Queues observer; FALSE (and not queued) if self has already ENDED. */
+gboolean           threadref_sentinel_observe_end   (ThreadRefSentinel    *self,
+                                                     ThreadRefEndObserver *observer);
+/* Takes observer back if it is still queued: TRUE if it was, and then its
+ * ended() will not be called; FALSE if ended() runs or ran. */
+gboolean           threadref_sentinel_unobserve_end (ThreadRefSentinel    *self,
+                                                     ThreadRefEndObserver *observer);
 
-/* Ends the calling thread's current lifetime now: every node of it runs,
- * newest first, on the calling thread. */
-void               threadref_sentinel_end_current (void);
+gboolean           threadref_sentinel_is_alive      (ThreadRefSentinel *self);
+/* Whether self has nodes waiting to run. */
+gboolean           threadref_sentinel_has_nodes     (ThreadRefSentinel *self);
+gboolean           threadref_sentinel_is_ended      (ThreadRefSentinel *self);
+/* Whether self is a lifetime of the calling thread. */
+gboolean           threadref_sentinel_is_own        (ThreadRefSentinel *self);
+GThread           *threadref_sentinel_dup_thread    (ThreadRefSentinel *self);
+guint              threadref_sentinel_hash          (ThreadRefSentinel *self);
 
-/* For process exit: unlinks every live node marked AT_EXIT from every
- * sentinel whose thread still runs, newest first across threads. The nodes
- * are FIRING; run each with threadref_node_run(). */
-GPtrArray         *threadref_sentinel_claim_at_exit (void);
-
-/* The lifetime a ThreadRef refers to (threadref-ref.c). */
-typedef struct _ThreadRef ThreadRef;
-ThreadRefSentinel *threadref_ref_get_sentinel     (ThreadRef         *ref);
-
-/* For tests: how many sentinels are allocated right now. */
-guint              threadref_sentinel_count_allocated (void);
+/* The fork handlers' share, called with the registry lock held: every
+ * lifetime's lock around fork(); in the child, the lifetimes of threads
+ * that did not survive end without running anything. */
+void               threadref_sentinel_fork_prepare  (void);
+void               threadref_sentinel_fork_parent   (void);
+void               threadref_sentinel_fork_child    (void);
 
 G_END_DECLS

@@ -1,0 +1,49 @@
+/* threadref-thread-private.h: the calling thread's lifetimes, and how its
+ * end ends them
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The faces attach through here: this tier picks (or starts) the lifetime a
+ * registration belongs to, knows which ends are in progress on the thread,
+ * and hooks the thread's end (a C++-style thread-local destructor and a
+ * pthread key) and process exit (threadref-exit.c) to end its lifetimes.
+ */
+
+#pragma once
+
+#include "threadref-sentinel-private.h"
+
+G_BEGIN_DECLS
+
+/* Attaches node to the calling thread's lifetime: the one being ended on
+ * this thread if a callback of it is running, else the current one,
+ * started if there is none. Returns FALSE, with the node DONE and
+ * unattached, only if that lifetime refuses more registrations. */
+gboolean threadref_thread_attach      (ThreadRefNode     *node,
+                                       ThreadRefNodeKind  kind,
+                                       GDestroyNotify     func,
+                                       gpointer           data,
+                                       guint              flags);
+/* Attaches node to a lifetime of any thread (a watch); FALSE if it has
+ * ENDED. */
+gboolean threadref_thread_attach_to   (ThreadRefSentinel *lifetime,
+                                       ThreadRefNode     *node,
+                                       ThreadRefNodeKind  kind,
+                                       GDestroyNotify     func,
+                                       gpointer           data,
+                                       guint              flags);
+
+/* Makes sure the module that contains code stays loaded (threadref-unload.c)
+ * through the calling thread's cache. */
+void     threadref_thread_pin_code    (gconstpointer      code);
+
+/* Ends the calling thread's lifetimes now, as its end would: the current
+ * one, then any whose end a callback left by unwinding. Lifetimes being
+ * ended up the stack (this is called from a callback) are left to finish
+ * there. */
+void     threadref_thread_end_lifetimes (void);
+
+/* Runs the process-exit pass on the calling thread (threadref-exit.c). */
+void     threadref_thread_run_exit_pass (void);
+
+G_END_DECLS

@@ -1,0 +1,361 @@
+/* threadref-thread.c: the calling thread's lifetimes, and how its end ends
+ * them (see threadref-thread-private.h)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A thread's lifetime ends, whichever comes first:
+ *
+ *  - in a thread-local destructor registered the way C++ thread_local
+ *    objects register theirs (__cxa_thread_atexit_impl). glibc runs these
+ *    when the thread ends (return, g_thread_exit(), pthread_exit(),
+ *    cancellation), before any pthread-key destructor, and at the very
+ *    start of exit() for the exiting thread, before any atexit() handler;
+ *  - in the destructor of a pthread key (a GPrivate), for a thread whose
+ *    end the first hook does not cover: one whose first registration came
+ *    from another library's key destructor, a main thread that ends with
+ *    pthread_exit(), or a C library without the first hook;
+ *  - in the process-exit pass (threadref-exit.c);
+ *  - on purpose, with thread_end_lifetime().
+ *
+ * An end may be left half-way: a callback may exit the thread, throw, or
+ * call exit(). Nothing of the lifetime is lost then: each end in progress
+ * is an EndFrame on the thread's stack, and a frame left by unwinding
+ * (the library is built with -fexceptions so that its cleanup runs) puts
+ * its lifetime on the thread's list of interrupted ends, which the next
+ * end — the thread's own, at the latest — resumes. A callback that calls
+ * exit() never comes back: the exit pass drains the lifetimes whose frames
+ * it finds on the stack. No end recurses into a lifetime already being
+ * ended up the stack: a callback that ends its own lifetime returns at once
+ * and the loop below it goes on, so the stack depth does not grow with the
+ * number of registrations.
+ *
+ * Late destructor rounds: glibc calls key destructors in up to four rounds
+ * and drops, without a word, what is set in the last one. A registration
+ * made from another library's key destructor after threadref's ran starts
+ * a new lifetime, ended by threadref's key destructor in the next round —
+ * unless there is no next round. Knowing the round: the thread-local
+ * destructor runs before round 1 and arms the key, and the key's
+ * destructor re-arms itself, so its calls count glibc's rounds exactly.
+ * Where the first hook did not run (first use inside a key destructor, a
+ * main thread's pthread_exit()), the round is unknown and a late
+ * registration's lifetime ends right after it. docs/design.md says why no
+ * hook can know the round of a thread's very first registration, and
+ * threadref-sentinel.c warns at exit about a lifetime lost that way.
+ */
+
+#include "config.h"
+
+#include "threadref-exit-private.h"
+#include "threadref-fork-private.h"
+#include "threadref-thread-private.h"
+#include "threadref-unload-private.h"
+
+#ifndef PTHREAD_DESTRUCTOR_ITERATIONS
+# define PTHREAD_DESTRUCTOR_ITERATIONS 4
+#endif
+
+/* The last round the key re-arms itself into. ThreadSanitizer finishes a
+ * thread's state in a key destructor of its own in glibc's last round,
+ * after which no instrumented code may run on the thread: stop one round
+ * short under it. */
+#if defined (__SANITIZE_THREAD__)
+# define LAST_ARMED_ROUND (PTHREAD_DESTRUCTOR_ITERATIONS - 1)
+#else
+# define LAST_ARMED_ROUND PTHREAD_DESTRUCTOR_ITERATIONS
+#endif
+
+typedef struct _EndFrame EndFrame;
+
+/* An end in progress on this thread, on its stack. */
+struct _EndFrame
+{
+  ThreadRefSentinel *lifetime;
+  EndFrame          *outer;
+  gboolean           completed;   /* FALSE if left by unwinding */
+};
+
+/* What this thread is doing with lifetimes. Plain TLS rather than a
+ * GPrivate: glibc clears pthread-key slots as it destroys them, while this
+ * must last through the whole of the thread's teardown. */
+typedef struct {
+  ThreadRefSentinel    *current;           /* ALIVE lifetime of this thread, or NULL */
+  EndFrame             *frames;            /* ends in progress, innermost first */
+  GSList               *interrupted;       /* ENDING lifetimes whose end was left, newest first */
+  guint                 key_rounds;        /* calls of the key's destructor */
+  gboolean              key_armed;         /* the key's slot is set */
+  gboolean              tls_dtor_armed;    /* the thread-local destructor is registered */
+  gboolean              tls_dtor_ran;      /* ...and has run: the thread is ending or exiting */
+  gboolean              rounds_exact;      /* key_rounds is glibc's round */
+  ThreadRefUnloadCache  unload_cache;
+} ThreadState;
+
+static __thread ThreadState thread_state;
+
+static void thread_key_destroyed (gpointer data);
+
+static GPrivate thread_key = G_PRIVATE_INIT (thread_key_destroyed);
+
+#ifdef HAVE_CXA_THREAD_ATEXIT_IMPL
+extern int __cxa_thread_atexit_impl (void (*func) (void *), void *obj, void *dso_symbol);
+extern void *__dso_handle;
+#endif
+
+static void
+key_arm (void)
+{
+  if (!thread_state.key_armed)
+    {
+      /* The value only makes glibc call the destructor; the state is here. */
+      g_private_set (&thread_key, &thread_state);
+      thread_state.key_armed = TRUE;
+    }
+}
+
+static gboolean
+frame_exists (ThreadRefSentinel *lifetime,
+              EndFrame          *from)
+{
+  for (EndFrame *frame = from; frame != NULL; frame = frame->outer)
+    if (frame->lifetime == lifetime)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+end_frame_leave (EndFrame *frame)
+{
+  ThreadState *ts = &thread_state;
+
+  ts->frames = frame->outer;
+  /* Left by unwinding: a later end resumes it. */
+  if (!frame->completed && g_slist_find (ts->interrupted, frame->lifetime) == NULL)
+    ts->interrupted = g_slist_prepend (ts->interrupted, frame->lifetime);
+}
+
+/* Runs lifetime's nodes in a new frame. finish: and make it ENDED, unless
+ * a frame up the stack (exit() called from one of its callbacks) is still
+ * in it. */
+static void
+lifetime_run_end (ThreadRefSentinel *lifetime,
+                  gboolean           finish)
+{
+  ThreadState *ts = &thread_state;
+  EndFrame frame __attribute__ ((cleanup (end_frame_leave))) = { lifetime, ts->frames, FALSE };
+
+  ts->frames = &frame;
+  threadref_sentinel_begin_end (lifetime);
+  threadref_sentinel_drain (lifetime);
+  if (finish && !frame_exists (lifetime, frame.outer))
+    threadref_sentinel_finish_end (lifetime);
+  frame.completed = TRUE;
+}
+
+/* Ends the current lifetime and resumes interrupted ends, newest first.
+ * take_over_frames: also drain the lifetimes being ended up the stack,
+ * whose frames will never resume (exit() was called from a callback). */
+static void
+end_all (gboolean take_over_frames)
+{
+  ThreadState *ts = &thread_state;
+
+  if (take_over_frames)
+    for (EndFrame *frame = ts->frames; frame != NULL; frame = frame->outer)
+      lifetime_run_end (frame->lifetime, FALSE);
+
+  for (;;)
+    {
+      ThreadRefSentinel *lifetime = ts->current;
+
+      if (lifetime != NULL)
+        ts->current = NULL;
+      else if (ts->interrupted != NULL)
+        {
+          lifetime = ts->interrupted->data;
+          ts->interrupted = g_slist_delete_link (ts->interrupted, ts->interrupted);
+        }
+      else
+        break;
+
+      if (!frame_exists (lifetime, ts->frames))
+        lifetime_run_end (lifetime, TRUE);
+    }
+}
+
+/* For threadref-exit.c. */
+static gboolean
+exit_has_work (void)
+{
+  ThreadState *ts = &thread_state;
+
+  if (ts->current != NULL || ts->interrupted != NULL)
+    return TRUE;
+  /* Frames of ends that exit() was called from never resume; only their
+   * nodes are work. */
+  for (EndFrame *frame = ts->frames; frame != NULL; frame = frame->outer)
+    if (threadref_sentinel_has_nodes (frame->lifetime))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+exit_end_lifetimes (void)
+{
+  end_all (TRUE);
+}
+
+static const ThreadRefExitThreadHooks exit_hooks = {
+  exit_has_work,
+  exit_end_lifetimes,
+};
+
+#ifdef HAVE_CXA_THREAD_ATEXIT_IMPL
+/* The thread is ending, or calling exit(): before any pthread-key
+ * destructor or atexit() handler. */
+static void
+thread_tls_destroyed (void *unused)
+{
+  ThreadState *ts = &thread_state;
+
+  ts->tls_dtor_armed = FALSE;
+  ts->tls_dtor_ran = TRUE;
+  end_all (TRUE);
+
+  /* From here on the key's destructor is called from glibc's first round,
+   * and counts the rounds. */
+  ts->rounds_exact = TRUE;
+  key_arm ();
+}
+#endif
+
+static void
+thread_key_destroyed (gpointer data)
+{
+  ThreadState *ts = &thread_state;
+
+  ts->key_armed = FALSE;
+  ts->key_rounds++;
+  end_all (FALSE);
+
+  if (ts->rounds_exact && ts->key_rounds < LAST_ARMED_ROUND)
+    key_arm ();
+}
+
+static void
+process_hooks_init (void)
+{
+  threadref_exit_init (&exit_hooks);
+  threadref_fork_init ();
+}
+
+/* Starts a lifetime for a registration outside any end in progress. Sets
+ * *end_now if nothing would end it later: it must end right after the
+ * registration. */
+static ThreadRefSentinel *
+lifetime_start (gboolean *end_now)
+{
+  ThreadState *ts = &thread_state;
+  gboolean in_teardown = ts->tls_dtor_ran || ts->key_rounds > 0;
+  ThreadRefSentinel *lifetime;
+
+  process_hooks_init ();
+
+  /* Inside the thread's own teardown GLib's GThread is gone already (its
+   * key is older) and g_thread_self() would make one that leaks. */
+  lifetime = threadref_sentinel_new (!in_teardown);
+
+  if (in_teardown)
+    {
+      /* Does a later destructor round come? Only a known round says so. */
+      if (!ts->rounds_exact || ts->key_rounds >= PTHREAD_DESTRUCTOR_ITERATIONS)
+        *end_now = TRUE;
+    }
+#ifdef HAVE_CXA_THREAD_ATEXIT_IMPL
+  else if (!ts->tls_dtor_armed)
+    {
+      /* Inside the key destructors of a thread that never used threadref
+       * before, this is never called: the key's destructor then finds that
+       * out (rounds_exact stays FALSE). */
+      if (__cxa_thread_atexit_impl (thread_tls_destroyed, NULL, &__dso_handle) == 0)
+        ts->tls_dtor_armed = TRUE;
+    }
+#endif
+
+  if (threadref_exit_note_new_lifetime ())
+    *end_now = TRUE;
+
+  key_arm ();
+  ts->current = lifetime;
+  return lifetime;
+}
+
+gboolean
+threadref_thread_attach (ThreadRefNode     *node,
+                         ThreadRefNodeKind  kind,
+                         GDestroyNotify     func,
+                         gpointer           data,
+                         guint              flags)
+{
+  ThreadState *ts = &thread_state;
+  ThreadRefSentinel *lifetime;
+  gboolean end_now = FALSE;
+  gboolean attached;
+
+  if (kind & THREADREF_NODE_PLAIN)
+    threadref_unload_pin (&ts->unload_cache, func);
+
+  /* Inside a callback of a lifetime being ended: join it, so that it runs
+   * before that end is over. */
+  if (ts->frames != NULL)
+    lifetime = ts->frames->lifetime;
+  else if (G_LIKELY (ts->current != NULL))
+    lifetime = ts->current;
+  else
+    lifetime = lifetime_start (&end_now);
+
+  attached = threadref_sentinel_attach (lifetime, node, kind, func, data, flags);
+
+  if (G_UNLIKELY (end_now))
+    {
+      ts->current = NULL;
+      lifetime_run_end (lifetime, TRUE);
+    }
+
+  return attached;
+}
+
+gboolean
+threadref_thread_attach_to (ThreadRefSentinel *lifetime,
+                            ThreadRefNode     *node,
+                            ThreadRefNodeKind  kind,
+                            GDestroyNotify     func,
+                            gpointer           data,
+                            guint              flags)
+{
+  g_assert (!(kind & THREADREF_NODE_PLAIN));
+
+  /* The exit pass runs what its own callbacks attach to other threads. */
+  if (threadref_exit_in_pass () && !threadref_sentinel_is_own (lifetime) &&
+      threadref_exit_note_pass_attach ())
+    flags |= THREADREF_NODE_EXIT_PASS;
+
+  return threadref_sentinel_attach (lifetime, node, kind, func, data, flags);
+}
+
+void
+threadref_thread_pin_code (gconstpointer code)
+{
+  threadref_unload_pin (&thread_state.unload_cache, code);
+}
+
+void
+threadref_thread_end_lifetimes (void)
+{
+  end_all (FALSE);
+}
+
+void
+threadref_thread_run_exit_pass (void)
+{
+  process_hooks_init ();
+  threadref_exit_run_pass ();
+}
