@@ -210,6 +210,158 @@ late_handler (void)
   fin ("late", TRUE);
 }
 
+/* exit-in-exit-callback: the exiting thread's newest finalizer calls exit()
+ * again while exit() runs the older ones. */
+static void
+print_destroy (gpointer data)
+{
+  printf ("%s-destroy@%s\n", (const char *) data, thread_name ());
+}
+
+static gint nested_exit_status;
+
+static void
+print_and_exit (gpointer data)
+{
+  print_label (data);
+  exit (nested_exit_status);
+}
+
+/* exit-in-pass-callback: another thread's finalizer, run by the exit pass,
+ * calls exit() again. */
+static gpointer
+pass_exit_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  g_object_unref (thread_finalize_new (print_label, "w1", print_destroy));
+  g_object_unref (thread_finalize_new (print_and_exit, "w2", NULL));
+  g_object_unref (thread_finalize_new (print_label, "w3", print_destroy));
+  set_step (1);
+  block_forever ();
+}
+
+/* exit-while-ending: exit() while another thread is in the middle of ending
+ * its lifetime, in a slow callback. */
+static void
+slow_callback (gpointer data)
+{
+  print_label (data);
+  set_step (1);
+  g_usleep (500 * 1000);
+  print_label ("slow-returned");
+}
+
+static gpointer
+ending_worker (gpointer data)
+{
+  gboolean end_on_purpose = GPOINTER_TO_INT (data);
+
+  worker_thread = pthread_self ();
+  g_object_unref (thread_finalize_new (print_label, "older", print_destroy));
+  g_object_unref (thread_finalize_new (slow_callback, "slow", NULL));
+  if (end_on_purpose)
+    {
+      thread_end_lifetime ();
+      block_forever ();
+    }
+  return NULL;
+}
+
+/* pass-creates-elsewhere: a finalizer run by the exit pass makes a finalizer
+ * for a third thread; it is newer than everything still pending, so it runs
+ * next. */
+static ThreadRef *worker_ref;
+
+static void
+make_on_worker (gpointer data)
+{
+  print_label (data);
+  g_object_unref (thread_ref_watch_finalize (worker_ref, print_label, "made-on-W", NULL));
+}
+
+static gpointer
+pass_maker_worker (gpointer data)
+{
+  gboolean maker = GPOINTER_TO_INT (data);
+
+  if (maker)
+    {
+      worker2_thread = pthread_self ();
+      wait_for_step (1);
+      g_object_unref (thread_finalize_new (make_on_worker, "maker", NULL));
+      set_step (2);
+    }
+  else
+    {
+      worker_thread = pthread_self ();
+      worker_ref = thread_ref_new (NULL, NULL, NULL);
+      g_object_unref (thread_finalize_new (print_label, "w-old", NULL));
+      set_step (1);
+    }
+  block_forever ();
+}
+
+/* busy-at-exit: another thread keeps registering finalizers while the
+ * process exits; the pass must still end. */
+static void
+count_run (gpointer data)
+{
+}
+
+static G_NORETURN gpointer
+busy_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  for (guint i = 0;; i++)
+    {
+      g_object_unref (thread_finalize_new (count_run, NULL, NULL));
+      thread_at_exit (count_run, NULL, THREAD_AT_EXIT_DEFAULT);
+      if (i == 1000)
+        set_step (1);
+    }
+}
+
+/* library-atexit: a library whose own atexit() cleanup is installed after
+ * threadref's first use (OpenSSL's, for instance). */
+static gboolean library_up;
+
+static void
+library_cleanup (void)
+{
+  library_up = FALSE;
+  printf ("library-cleanup@%s\n", thread_name ());
+}
+
+static void
+close_session (gpointer data)
+{
+  printf ("%s@%s\n", library_up ? "session-closed" : "session-closed-too-late", thread_name ());
+}
+
+/* dropped-lifetime: a thread's very first registration comes from a newer
+ * key's destructor in glibc's last round: glibc drops it; at exit threadref
+ * says so and runs what it can. */
+static pthread_key_t late_key;
+
+static void
+late_key_destroyed (void *data)
+{
+  gint round = GPOINTER_TO_INT (data);
+
+  if (round < 4)
+    pthread_setspecific (late_key, GINT_TO_POINTER (round + 1));
+  else
+    g_object_unref (thread_finalize_new (print_label, "dropped-fin", NULL));
+}
+
+static gpointer
+dropped_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  pthread_setspecific (late_key, GINT_TO_POINTER (1));
+  return NULL;
+}
+
 /* main-pthread-exit: the main thread ends with pthread_exit() while another
  * thread keeps the process alive. */
 static gpointer
@@ -238,6 +390,7 @@ main (int   argc,
 
   if (strcmp (scenario, "late-atexit") == 0)
     atexit (late_handler);
+  nested_exit_status = strcmp (scenario, "exit-in-pass-callback") == 0 ? 4 : 3;
 
   if (strcmp (scenario, "main-return") == 0)
     {
@@ -291,6 +444,56 @@ main (int   argc,
   else if (strcmp (scenario, "late-atexit") == 0)
     {
       fin ("early", TRUE);
+      return 0;
+    }
+  else if (strcmp (scenario, "exit-in-exit-callback") == 0)
+    {
+      g_object_unref (thread_finalize_new (print_label, "f1", print_destroy));
+      g_object_unref (thread_finalize_new (print_label, "f2", print_destroy));
+      g_object_unref (thread_finalize_new (print_and_exit, "f3", NULL));
+      return 0;
+    }
+  else if (strcmp (scenario, "exit-in-pass-callback") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", pass_exit_worker, NULL));
+      wait_for_step (1);
+      return 0;
+    }
+  else if (strcmp (scenario, "exit-while-ending") == 0 ||
+           strcmp (scenario, "exit-while-ending-on-purpose") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", ending_worker,
+                                    GINT_TO_POINTER (strcmp (scenario, "exit-while-ending") != 0)));
+      wait_for_step (1);
+      exit (0);
+    }
+  else if (strcmp (scenario, "pass-creates-elsewhere") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", pass_maker_worker, GINT_TO_POINTER (FALSE)));
+      g_thread_unref (g_thread_new ("W2", pass_maker_worker, GINT_TO_POINTER (TRUE)));
+      wait_for_step (2);
+      return 0;
+    }
+  else if (strcmp (scenario, "busy-at-exit") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", busy_worker, NULL));
+      wait_for_step (1);
+      return 0;
+    }
+  else if (strcmp (scenario, "library-atexit") == 0)
+    {
+      g_object_unref (thread_finalize_new (close_session, NULL, NULL));
+      library_up = TRUE;
+      atexit (library_cleanup);
+      return 0;
+    }
+  else if (strcmp (scenario, "dropped-lifetime") == 0)
+    {
+      /* threadref's key exists now, so this one is newer: its round-4
+       * destructor runs after threadref's. */
+      g_object_unref (thread_ref_new (NULL, NULL, NULL));
+      pthread_key_create (&late_key, late_key_destroyed);
+      g_thread_join (g_thread_new ("W", dropped_worker, NULL));
       return 0;
     }
   else if (strcmp (scenario, "main-pthread-exit") == 0)

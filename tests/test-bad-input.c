@@ -94,6 +94,90 @@ test_bad_input_at_exit (void)
   g_test_assert_expected_messages ();
 }
 
+/* Integer parameters at their limits. */
+typedef struct {
+  ThreadRef *ref;
+  GMutex     mutex;
+  GCond      cond;
+  gint       stage;
+} Held;
+
+static gpointer
+held_main (gpointer data)
+{
+  Held *h = data;
+
+  g_mutex_lock (&h->mutex);
+  h->ref = thread_ref_new (NULL, NULL, NULL);
+  h->stage = 1;
+  g_cond_broadcast (&h->cond);
+  while (h->stage < 2)
+    g_cond_wait (&h->cond, &h->mutex);
+  g_mutex_unlock (&h->mutex);
+  return NULL;
+}
+
+static void
+test_bad_input_integer_limits (void)
+{
+  static const gint64 timeouts[] = { G_MININT64, G_MININT64 + 1, -2, -1, 0, 1, 2,
+                                     G_MAXINT64 - G_USEC_PER_SEC, G_MAXINT64 - 1, G_MAXINT64 };
+  static const gint64 short_timeouts[] = { 0, 1, 2, 1000 };
+  Held h = { 0 };
+  GThread *thread;
+  ThreadFinalize *fin;
+
+  g_test_summary ("Every integer parameter at its limits: waits with any "
+                  "timeout (no overflow: the build with "
+                  "-fsanitize=undefined checks), unknown flag bits, any "
+                  "gboolean value");
+
+  g_mutex_init (&h.mutex);
+  g_cond_init (&h.cond);
+  thread = g_thread_new ("held", held_main, &h);
+  g_mutex_lock (&h.mutex);
+  while (h.stage < 1)
+    g_cond_wait (&h.cond, &h.mutex);
+  g_mutex_unlock (&h.mutex);
+
+  /* A thread that runs: short timeouts expire. */
+  for (guint i = 0; i < G_N_ELEMENTS (short_timeouts); i++)
+    g_assert_false (thread_ref_wait (h.ref, short_timeouts[i]));
+
+  /* The thread ends while a wait with the largest timeout waits. */
+  g_mutex_lock (&h.mutex);
+  h.stage = 2;
+  g_cond_broadcast (&h.cond);
+  g_mutex_unlock (&h.mutex);
+  g_assert_true (thread_ref_wait (h.ref, G_MAXINT64));
+  g_thread_join (thread);
+
+  /* An ended thread: every timeout returns TRUE at once. */
+  for (guint i = 0; i < G_N_ELEMENTS (timeouts); i++)
+    g_assert_true (thread_ref_wait (h.ref, timeouts[i]));
+  g_object_unref (h.ref);
+  g_mutex_clear (&h.mutex);
+  g_cond_clear (&h.cond);
+
+  /* Flags the plain path does not know. */
+  EXPECT_CRITICAL ();
+  thread_at_exit (noop, NULL, (ThreadAtExitFlags) 0x2);
+  EXPECT_CRITICAL ();
+  g_assert_null (thread_at_exit_add (noop, NULL, (ThreadAtExitFlags) G_MAXUINT));
+  g_test_assert_expected_messages ();
+
+  /* Any non-zero gboolean is TRUE. */
+  fin = thread_finalize_new (noop, NULL, NULL);
+  thread_finalize_set_atexit (fin, FALSE);
+  thread_finalize_set_atexit (fin, G_MININT);
+  g_assert_true (thread_finalize_get_atexit (fin));
+  thread_finalize_set_atexit (fin, FALSE);
+  thread_finalize_set_atexit (fin, G_MAXINT);
+  g_assert_true (thread_finalize_get_atexit (fin));
+  g_assert_true (thread_finalize_detach (fin));
+  g_object_unref (fin);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -103,6 +187,7 @@ main (int   argc,
   g_test_add_func ("/threadref/bad-input/ref", test_bad_input_ref);
   g_test_add_func ("/threadref/bad-input/finalize", test_bad_input_finalize);
   g_test_add_func ("/threadref/bad-input/at-exit", test_bad_input_at_exit);
+  g_test_add_func ("/threadref/bad-input/integer-limits", test_bad_input_integer_limits);
 
   return g_test_run ();
 }

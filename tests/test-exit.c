@@ -6,10 +6,26 @@
 #include <glib.h>
 #include <sys/wait.h>
 
+static void run_helper_full (const char *scenario,
+                             const char *expected_stdout,
+                             gint        expected_status,
+                             const char *stderr_pattern);
+
 static void
 run_helper (const char *scenario,
             const char *expected_stdout,
             gint        expected_status)
+{
+  run_helper_full (scenario, expected_stdout, expected_status, NULL);
+}
+
+/* stderr_pattern: a g_pattern_match_simple() pattern the helper's stderr
+ * must match; NULL: it must be empty. expected_stdout NULL: not checked. */
+static void
+run_helper_full (const char *scenario,
+                 const char *expected_stdout,
+                 gint        expected_status,
+                 const char *stderr_pattern)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *helper = g_test_build_filename (G_TEST_BUILT, "exit-helper", NULL);
@@ -30,8 +46,12 @@ run_helper (const char *scenario,
 
   g_assert_true (WIFEXITED (wait_status));
   g_assert_cmpint (WEXITSTATUS (wait_status), ==, expected_status);
-  g_assert_cmpstr (err, ==, "");
-  g_assert_cmpstr (out, ==, expected_stdout);
+  if (stderr_pattern == NULL)
+    g_assert_cmpstr (err, ==, "");
+  else if (!g_pattern_match_simple (stderr_pattern, err))
+    g_error ("%s: stderr does not match %s", scenario, stderr_pattern);
+  if (expected_stdout != NULL)
+    g_assert_cmpstr (out, ==, expected_stdout);
 }
 
 static void
@@ -123,6 +143,75 @@ test_exit_main_pthread_exit (void)
   run_helper ("main-pthread-exit", "m@main\nworker-done@W\n", 0);
 }
 
+static void
+test_exit_exit_in_exit_callback (void)
+{
+  g_test_summary ("A finalizer run at exit calls exit() again: the older "
+                  "finalizers of the exiting thread still run, each with its "
+                  "destroy notify, and the status is the new one");
+  run_helper ("exit-in-exit-callback",
+              "f3@main\nf2@main\nf2-destroy@main\nf1@main\nf1-destroy@main\n", 3);
+}
+
+static void
+test_exit_exit_in_pass_callback (void)
+{
+  g_test_summary ("Another thread's finalizer run by the exit pass calls "
+                  "exit() again: the pass goes on with the older ones");
+  run_helper ("exit-in-pass-callback",
+              "w3@main\nw3-destroy@main\nw2@main\nw1@main\nw1-destroy@main\n", 4);
+}
+
+static void
+test_exit_while_ending (void)
+{
+  g_test_summary ("exit() while another thread is in the middle of ending "
+                  "(its thread returned, or it ended its lifetime on purpose): "
+                  "that thread's older atexit finalizer still runs, once, with "
+                  "its destroy notify");
+  run_helper ("exit-while-ending", "slow@W\nolder@main\nolder-destroy@main\n", 0);
+  run_helper ("exit-while-ending-on-purpose", "slow@W\nolder@main\nolder-destroy@main\n", 0);
+}
+
+static void
+test_exit_pass_creates_elsewhere (void)
+{
+  g_test_summary ("What a callback of the exit pass registers for another "
+                  "thread is newer than everything pending: it runs next");
+  run_helper ("pass-creates-elsewhere", "maker@main\nmade-on-W@main\nw-old@main\n", 0);
+}
+
+static void
+test_exit_busy (void)
+{
+  g_test_summary ("The exit pass ends while another thread keeps registering: "
+                  "it runs what existed when it began (a snapshot)");
+  run_helper ("busy-at-exit", "", 0);
+}
+
+static void
+test_exit_before_library_atexit (void)
+{
+  g_test_summary ("The exiting thread's finalizers run at the start of exit(), "
+                  "before atexit() handlers installed after threadref's first "
+                  "use (a library's own cleanup)");
+  run_helper ("library-atexit", "session-closed@main\nlibrary-cleanup@main\n", 0);
+}
+
+static void
+test_exit_dropped_lifetime (void)
+{
+  g_test_summary ("A thread whose very first registration came from a key "
+                  "destructor in glibc's last round, which glibc drops: at exit "
+                  "threadref says so and runs its atexit finalizers");
+#if defined (__SANITIZE_THREAD__)
+  g_test_skip ("ThreadSanitizer's own state of a thread is gone in glibc's last destructor round");
+  return;
+#endif
+  run_helper_full ("dropped-lifetime", "dropped-fin@main\n", 0,
+                   "*thread*ended but its lifetime never did*");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -139,6 +228,13 @@ main (int   argc,
   g_test_add_func ("/threadref/exit/underscore-exit", test_exit_underscore_exit);
   g_test_add_func ("/threadref/exit/late-atexit", test_exit_late_atexit);
   g_test_add_func ("/threadref/exit/main-pthread-exit", test_exit_main_pthread_exit);
+  g_test_add_func ("/threadref/exit/exit-in-exit-callback", test_exit_exit_in_exit_callback);
+  g_test_add_func ("/threadref/exit/exit-in-pass-callback", test_exit_exit_in_pass_callback);
+  g_test_add_func ("/threadref/exit/while-ending", test_exit_while_ending);
+  g_test_add_func ("/threadref/exit/pass-creates-elsewhere", test_exit_pass_creates_elsewhere);
+  g_test_add_func ("/threadref/exit/busy", test_exit_busy);
+  g_test_add_func ("/threadref/exit/before-library-atexit", test_exit_before_library_atexit);
+  g_test_add_func ("/threadref/exit/dropped-lifetime", test_exit_dropped_lifetime);
 
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <threadref.h>
 
 #include "test-util.h"
@@ -259,6 +260,142 @@ test_fork_while_busy (void)
   g_assert_cmpuint (ok, ==, forks);
 }
 
+/* Threads that keep every lock of the library busy while the test forks:
+ * lifetimes started and ended (the registry and its pool), registrations
+ * with callbacks from more modules than the per-thread module cache holds
+ * (module pinning), blocking waits that time out (the waits' lock). */
+typedef struct {
+  gint       stop;
+  gint       ready;
+  ThreadRef *main_ref;   /* the waiting thread waits for the main thread */
+} EveryLock;
+
+static GDestroyNotify module_functions[] = {
+  noop,                                    /* this program */
+  free,                                    /* libc */
+  g_free,                                  /* libglib */
+  (GDestroyNotify) g_object_unref,         /* libgobject */
+  (GDestroyNotify) g_io_stream_close,      /* libgio */
+  (GDestroyNotify) thread_end_lifetime,    /* libthreadref */
+};
+
+static gpointer
+pin_hammer (gpointer data)
+{
+  EveryLock *e = data;
+
+  g_atomic_int_inc (&e->ready);
+  for (guint i = 0; !g_atomic_int_get (&e->stop); i++)
+    {
+      /* Registered and cancelled at once: never run. */
+      ThreadAtExit *handle = thread_at_exit_add (module_functions[i % G_N_ELEMENTS (module_functions)],
+                                                 NULL, THREAD_AT_EXIT_THREAD_ONLY);
+
+      thread_at_exit_cancel (handle);
+    }
+  return NULL;
+}
+
+static gpointer
+lifetime_hammer (gpointer data)
+{
+  EveryLock *e = data;
+
+  g_atomic_int_inc (&e->ready);
+  while (!g_atomic_int_get (&e->stop))
+    {
+      thread_at_exit (noop, NULL, THREAD_AT_EXIT_DEFAULT);
+      thread_end_lifetime ();
+    }
+  return NULL;
+}
+
+static gpointer
+wait_hammer (gpointer data)
+{
+  EveryLock *e = data;
+
+  g_atomic_int_inc (&e->ready);
+  /* Waits for a thread that runs: each one times out. */
+  while (!g_atomic_int_get (&e->stop))
+    g_assert_false (thread_ref_wait (e->main_ref, 100));
+  return NULL;
+}
+
+/* In a child: a thread that runs, for the child to wait for. */
+static gint child_worker_ready;
+static ThreadRef *child_worker_ref;
+
+static G_NORETURN void *
+child_worker (void *data)
+{
+  child_worker_ref = thread_ref_new (NULL, NULL, NULL);
+  g_atomic_int_set (&child_worker_ready, 1);
+  for (;;)
+    pause ();
+}
+
+static void
+test_fork_every_lock (void)
+{
+  EveryLock e = { 0 };
+  GThread *hammers[4];
+  guint forks = g_getenv ("THREADREF_UNDER_VALGRIND") ? 5 : g_test_thorough () ? 300 : 30;
+  guint hung = 0;
+
+  g_test_summary ("fork() while other threads hold each lock of the library "
+                  "in turn: no child deadlocks on any of them");
+
+  e.main_ref = thread_ref_new (NULL, NULL, NULL);
+  hammers[0] = g_thread_new ("pin-hammer", pin_hammer, &e);
+  hammers[1] = g_thread_new ("pin-hammer", pin_hammer, &e);
+  hammers[2] = g_thread_new ("lifetime-hammer", lifetime_hammer, &e);
+  hammers[3] = g_thread_new ("wait-hammer", wait_hammer, &e);
+  while (g_atomic_int_get (&e.ready) < (gint) G_N_ELEMENTS (hammers))
+    g_usleep (1000);
+
+  for (guint i = 0; i < forks; i++)
+    {
+      int status;
+      pid_t pid = fork ();
+
+      g_assert_cmpint (pid, >=, 0);
+      if (pid == 0)
+        {
+          alarm (5);   /* a deadlock kills the child: the parent counts it */
+          /* This thread's module cache misses: the pinning path. */
+          thread_at_exit_cancel (thread_at_exit_add ((GDestroyNotify) g_variant_unref, NULL, 0));
+          /* The waits' lock. */
+          {
+            pthread_t worker;
+
+            pthread_create (&worker, NULL, child_worker, NULL);
+            while (!g_atomic_int_get (&child_worker_ready))
+              g_usleep (100);
+            if (thread_ref_wait (child_worker_ref, 1000))
+              _exit (3);
+          }
+          /* The registry and its pool. */
+          thread_at_exit (noop, NULL, THREAD_AT_EXIT_DEFAULT);
+          thread_end_lifetime ();
+          _exit (0);
+        }
+      g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+      if (WIFSIGNALED (status) && WTERMSIG (status) == SIGALRM)
+        hung++;
+      else
+        g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+
+  g_atomic_int_set (&e.stop, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (hammers); i++)
+    g_thread_join (hammers[i]);
+  g_object_unref (e.main_ref);
+
+  g_test_message ("%u forks: %u children deadlocked", forks, hung);
+  g_assert_cmpuint (hung, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -267,6 +404,7 @@ main (int   argc,
 
   g_test_add_func ("/threadref/fork/other-threads-dead", test_fork_other_threads_dead);
   g_test_add_func ("/threadref/fork/while-busy", test_fork_while_busy);
+  g_test_add_func ("/threadref/fork/every-lock", test_fork_every_lock);
 
   return g_test_run ();
 }

@@ -19,9 +19,10 @@ static pthread_key_t older_key;   /* created before threadref's */
 static pthread_key_t newer_key;   /* created after threadref's */
 
 typedef struct {
-  gint rounds_left;   /* how many more rounds the destructor re-arms itself */
-  gint registered;
-  gint ran;
+  gint       rounds_left;   /* how many more rounds the destructor re-arms itself */
+  gint       registered;
+  gint       ran;
+  ThreadRef *last;          /* a ref made with the last registration */
 } Chain;
 
 static void
@@ -36,6 +37,8 @@ static void
 registering_destructor (pthread_key_t key,
                         Chain        *chain)
 {
+  g_clear_object (&chain->last);
+  chain->last = thread_ref_new (NULL, NULL, NULL);
   g_object_unref (thread_finalize_new (chain_func, chain, NULL));
   chain->registered++;
   if (--chain->rounds_left > 0)
@@ -71,17 +74,26 @@ arm_and_end (gpointer data)
   return NULL;
 }
 
+static gpointer arm_only (gpointer data);
+
+/* used_before: the thread registered before its destructors ran; else its
+ * first registration comes from the destructor, in round 1. */
 static void
 check_chain (pthread_key_t key,
-             gint          rounds)
+             gint          rounds,
+             gboolean      used_before)
 {
   Chain chain = { .rounds_left = rounds };
   ChainStart start = { key, &chain };
 
-  run_in_thread (arm_and_end, &start);
+  run_in_thread (used_before ? arm_and_end : arm_only, &start);
   g_test_message ("%d registrations, %d ran", chain.registered, chain.ran);
-  g_assert_cmpint (chain.registered, ==, rounds + 1);
+  g_assert_cmpint (chain.registered, ==, used_before ? rounds + 1 : rounds);
   g_assert_cmpint (chain.ran, ==, chain.registered);
+  /* The lifetime of the last registration ended too: nothing was dropped. */
+  g_assert_nonnull (chain.last);
+  g_assert_false (thread_ref_is_alive (chain.last));
+  g_clear_object (&chain.last);
 }
 
 /* How many rounds another library's destructor re-registers in. glibc runs
@@ -100,7 +112,7 @@ test_teardown_older_key (void)
 {
   g_test_summary ("A destructor of an older key registers in every round: "
                   "nothing is lost");
-  check_chain (older_key, CHAIN_ROUNDS);
+  check_chain (older_key, CHAIN_ROUNDS, TRUE);
 }
 
 static void
@@ -109,7 +121,24 @@ test_teardown_newer_key (void)
   g_test_summary ("A destructor of a newer key registers after threadref's "
                   "own teardown, in every round including the last: nothing "
                   "is lost");
-  check_chain (newer_key, CHAIN_ROUNDS);
+  check_chain (newer_key, CHAIN_ROUNDS, TRUE);
+}
+
+static void
+test_teardown_first_use_newer_key (void)
+{
+  g_test_summary ("A thread's first registration comes from a newer key's "
+                  "destructor in round 1, which registers again in every "
+                  "round: every one runs and nothing stays alive after the "
+                  "join");
+  check_chain (newer_key, CHAIN_ROUNDS, FALSE);
+}
+
+static void
+test_teardown_first_use_older_key (void)
+{
+  g_test_summary ("The same from an older key's destructor");
+  check_chain (older_key, CHAIN_ROUNDS, FALSE);
 }
 
 static gpointer
@@ -134,6 +163,8 @@ test_teardown_first_use_in_destructor (void)
   run_in_thread (arm_only, &start);
   g_assert_cmpint (chain.registered, ==, 1);
   g_assert_cmpint (chain.ran, ==, 1);
+  g_assert_false (thread_ref_is_alive (chain.last));
+  g_clear_object (&chain.last);
 }
 
 int
@@ -155,6 +186,8 @@ main (int   argc,
   g_test_add_func ("/threadref/teardown/older-key", test_teardown_older_key);
   g_test_add_func ("/threadref/teardown/newer-key", test_teardown_newer_key);
   g_test_add_func ("/threadref/teardown/first-use-in-destructor", test_teardown_first_use_in_destructor);
+  g_test_add_func ("/threadref/teardown/first-use-newer-key", test_teardown_first_use_newer_key);
+  g_test_add_func ("/threadref/teardown/first-use-older-key", test_teardown_first_use_older_key);
 
   return g_test_run ();
 }

@@ -307,6 +307,80 @@ test_threads_bulk_one_thread (void)
                   (g_get_monotonic_time () - start) / 1000.0);
 }
 
+/* Weak refs kept to ended threads that nobody joins. */
+static guint
+count_lines (const char *path)
+{
+  g_autofree char *contents = NULL;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  for (const char *p = contents; *p != '\0'; p++)
+    n += *p == '\n';
+  return n;
+}
+
+static guint
+count_threads (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_dir_close (dir);
+  return n;
+}
+
+static gpointer
+push_ref_and_end (gpointer data)
+{
+  g_async_queue_push (data, thread_ref_new (NULL, NULL, NULL));
+  return NULL;
+}
+
+#define UNJOINED_THREADS 200
+
+static void
+test_threads_ended_keeps_nothing (void)
+{
+  GAsyncQueue *queue = g_async_queue_new ();
+  GPtrArray *kept = g_ptr_array_new_with_free_func (g_object_unref);
+  guint threads_before = count_threads ();
+  guint maps_before = count_lines ("/proc/self/maps");
+  guint maps_after;
+
+  g_test_summary ("A weak ref kept to an ended thread that nobody joins (a "
+                  "GThreadPool worker) keeps nothing of it: the thread's stack "
+                  "is unmapped as if no ref existed");
+
+  for (guint i = 0; i < UNJOINED_THREADS; i++)
+    {
+      ThreadRef *ref;
+
+      g_thread_unref (g_thread_new ("unjoined", push_ref_and_end, queue));
+      ref = g_async_queue_pop (queue);
+      g_assert_true (thread_ref_wait (ref, -1));
+      g_ptr_array_add (kept, ref);
+    }
+
+  /* Wait until the threads are gone from the kernel too. */
+  for (guint i = 0; i < 5000 && count_threads () > threads_before; i++)
+    g_usleep (1000);
+  maps_after = count_lines ("/proc/self/maps");
+  g_test_message ("%u unjoined threads with kept refs: %u -> %u mappings",
+                  UNJOINED_THREADS, maps_before, maps_after);
+  /* A kept stack is at least one mapping each; glibc caches a few (40 MiB)
+   * of the freed ones for reuse. */
+  g_assert_cmpuint (maps_after, <, maps_before + UNJOINED_THREADS / 4);
+
+  for (guint i = 0; i < kept->len; i++)
+    g_assert_false (thread_ref_is_alive (g_ptr_array_index (kept, i)));
+  g_ptr_array_unref (kept);
+  g_async_queue_unref (queue);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -319,6 +393,7 @@ main (int   argc,
   g_test_add_func ("/threadref/threads/join-waits", test_threads_join_waits);
   g_test_add_func ("/threadref/threads/many-at-once", test_threads_many_at_once);
   g_test_add_func ("/threadref/threads/bulk-one-thread", test_threads_bulk_one_thread);
+  g_test_add_func ("/threadref/threads/ended-keeps-nothing", test_threads_ended_keeps_nothing);
 
   return g_test_run ();
 }

@@ -102,6 +102,45 @@ test_unload_library_itself (void)
   g_assert_true (mapped ("libthreadref-1.0.so"));
 }
 
+typedef void (*PluginWait) (ThreadRef *worker,
+                            gint      *done);
+
+static void
+make_ref (gpointer data)
+{
+  *(ThreadRef **) data = thread_ref_new (NULL, NULL, NULL);
+}
+
+static void
+test_unload_async_wait_callback (void)
+{
+  g_autofree char *path = module_path ("libthreadref-test-wait-plugin.so");
+  ThreadRef *worker_ref = NULL;
+  PluginWait plugin_wait;
+  GModule *module;
+  HeldThread held;
+  gint done = 0;
+
+  g_test_summary ("A module that waits for a thread with "
+                  "thread_ref_wait_async() and is then closed: its ready "
+                  "callback stays mapped and runs when the thread ends");
+
+  held_thread_start (&held, "waited", make_ref, &worker_ref);
+
+  module = g_module_open (path, G_MODULE_BIND_LOCAL);
+  g_assert_nonnull (module);
+  g_assert_true (g_module_symbol (module, "plugin_wait", (gpointer *) &plugin_wait));
+  plugin_wait (worker_ref, &done);
+  g_assert_true (g_module_close (module));
+  g_assert_true (mapped ("libthreadref-test-wait-plugin.so"));
+
+  held_thread_finish (&held);
+  while (done == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (done, ==, 1);
+  g_object_unref (worker_ref);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -111,6 +150,7 @@ main (int   argc,
   g_test_add_func ("/threadref/unload/pending-callbacks", test_unload_pending_callbacks);
   g_test_add_func ("/threadref/unload/unused-module", test_unload_unused_module);
   g_test_add_func ("/threadref/unload/library-itself", test_unload_library_itself);
+  g_test_add_func ("/threadref/unload/async-wait-callback", test_unload_async_wait_callback);
 
   return g_test_run ();
 }

@@ -220,7 +220,7 @@ warn_refusing (ThreadRefSentinel *self)
 
   if (self->owner == thread_serial ())
     pthread_getname_np (pthread_self (), name, sizeof name);
-  g_warning ("threadref: the callbacks of thread “%s” (%d) kept registering "
+  g_warning ("threadref: the callbacks of thread \"%s\" (%d) kept registering "
              "while it ended; after %d registrations it takes no more: their "
              "functions will not run",
              name, (int) self->tid, THREADREF_SENTINEL_MAX_WHILE_ENDING);

@@ -35,7 +35,8 @@
  * a new lifetime, ended by threadref's key destructor in the next round —
  * unless there is no next round. Knowing the round: the thread-local
  * destructor runs before round 1 and arms the key, and the key's
- * destructor re-arms itself, so its calls count glibc's rounds exactly.
+ * destructor re-arms itself up to the round before the last, so its calls
+ * count glibc's rounds exactly until then.
  * Where the first hook did not run (first use inside a key destructor, a
  * main thread's pthread_exit()), the round is unknown and a late
  * registration's lifetime ends right after it. docs/design.md says why no
@@ -54,15 +55,13 @@
 # define PTHREAD_DESTRUCTOR_ITERATIONS 4
 #endif
 
-/* The last round the key re-arms itself into. ThreadSanitizer finishes a
- * thread's state in a key destructor of its own in glibc's last round,
- * after which no instrumented code may run on the thread: stop one round
- * short under it. */
-#if defined (__SANITIZE_THREAD__)
-# define LAST_ARMED_ROUND (PTHREAD_DESTRUCTOR_ITERATIONS - 1)
-#else
-# define LAST_ARMED_ROUND PTHREAD_DESTRUCTOR_ITERATIONS
-#endif
+/* The last round the key re-arms itself into: one short of glibc's last.
+ * Code of other libraries finishes its own per-thread state in the last
+ * round (AddressSanitizer and ThreadSanitizer do, after which no
+ * instrumented code may run on the thread), so threadref never asks to be
+ * called in it. A registration made after threadref's destructor ran in
+ * this round may be in this round or the last: it ends at once. */
+#define LAST_ARMED_ROUND (PTHREAD_DESTRUCTOR_ITERATIONS - 1)
 
 typedef struct _EndFrame EndFrame;
 
@@ -265,8 +264,9 @@ lifetime_start (gboolean *end_now)
 
   if (in_teardown)
     {
-      /* Does a later destructor round come? Only a known round says so. */
-      if (!ts->rounds_exact || ts->key_rounds >= PTHREAD_DESTRUCTOR_ITERATIONS)
+      /* Does a later destructor round come? Only a known round before
+       * LAST_ARMED_ROUND says so. */
+      if (!ts->rounds_exact || ts->key_rounds >= LAST_ARMED_ROUND)
         *end_now = TRUE;
     }
 #ifdef HAVE_CXA_THREAD_ATEXIT_IMPL
