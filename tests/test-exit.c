@@ -3,8 +3,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <glib.h>
+#include <string.h>
 #include <sys/wait.h>
+
+#include <glib.h>
 
 static void run_helper_full (const char *scenario,
                              const char *expected_stdout,
@@ -32,11 +34,19 @@ run_helper_full (const char *scenario,
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   const char *argv[] = { helper, scenario, NULL };
+  g_auto(GStrv) envp = g_get_environ ();
   gint wait_status;
+
+  /* glibc never runs the thread-local destructor of a main thread that ends
+   * with pthread_exit(), and keeps its 32-byte entry (tests/lsan.supp);
+   * LeakSanitizer cannot symbolize a process whose main thread is gone, so
+   * the suppression cannot match there. */
+  if (strcmp (scenario, "main-pthread-exit") == 0)
+    envp = g_environ_setenv (envp, "LSAN_OPTIONS", "detect_leaks=0", TRUE);
 
   /* g_spawn_sync() rather than GSubprocess: it uses no helper threads, so a
    * ThreadSanitizer build sees every hand-off in this test. */
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+  g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL,
                 &out, &err, &wait_status, &error);
   g_assert_no_error (error);
 

@@ -35,7 +35,7 @@ leave_thread (gpointer p)
 
   counter_finalize_func (&d->leaving);
   if (d->how == LEAVE_G_THREAD_EXIT)
-    g_thread_exit (NULL);
+    test_g_thread_exit ();
   else
     pthread_exit (NULL);
   d->after_leave++;
@@ -136,7 +136,7 @@ plain_leaves (gpointer p)
   RefLeaveData *d = p;
 
   d->plain_calls++;
-  g_thread_exit (NULL);
+  test_g_thread_exit ();
 }
 
 static void

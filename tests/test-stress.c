@@ -412,7 +412,7 @@ race_worker (gpointer data)
   switch (race->end)
     {
     case WORKER_G_THREAD_EXIT:
-      g_thread_exit (NULL);
+      test_g_thread_exit ();
       break;
     case WORKER_PTHREAD_EXIT:
       pthread_exit (NULL);
@@ -1412,7 +1412,7 @@ many_worker (gpointer data)
     }
 
   if (t->g_thread_exit)
-    g_thread_exit (NULL);
+    test_g_thread_exit ();
   return NULL;
 }
 

@@ -160,6 +160,7 @@ struct _ThreadRefEndObserver
 {
   GList    link;                                   /* in the lifetime's queue */
   gboolean queued;                                 /* under the lifetime's lock */
+  guint64  thread;                                 /* the thread that queued it */
   void   (*ended) (ThreadRefEndObserver *observer); /* called once, on the ending
                                                     * thread, outside locks */
 };

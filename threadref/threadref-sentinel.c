@@ -667,6 +667,7 @@ threadref_sentinel_observe_end (ThreadRefSentinel    *self,
     {
       observer->link.data = observer;
       observer->queued = TRUE;
+      observer->thread = thread_serial ();
       g_queue_push_tail_link (&self->observers, &observer->link);
       added = TRUE;
     }
@@ -777,6 +778,18 @@ threadref_sentinel_fork_child (void)
     {
       ThreadRefSentinel *self = SENTINEL_FROM_LINK (link);
 
+      /* Threads of the parent that waited for a lifetime that goes on
+       * here (the forking thread's) wait no more: forget their observers.
+       * An async wait's observer of the forking thread stays. */
+      for (GList *l = self->observers.head; l != NULL;)
+        {
+          GList *next = l->next;
+
+          if (((ThreadRefEndObserver *) l->data)->thread != me)
+            g_queue_unlink (&self->observers, l);
+          l = next;
+        }
+
       if (self->owner != me && g_atomic_int_get (&self->state) != SENTINEL_ENDED)
         {
           ThreadRefNode *node = self->newest;
@@ -797,8 +810,7 @@ threadref_sentinel_fork_child (void)
               node_set_state_locked (self->claimed, THREADREF_NODE_DONE);
               self->claimed = NULL;
             }
-          /* Waiting threads were the parent's; an async wait's GTask cannot
-           * be completed here. */
+          /* An async wait's GTask cannot be completed here. */
           g_queue_init (&self->observers);
           /* Its GThread is the parent's: the reference is kept, not dropped. */
           self->thread = NULL;
