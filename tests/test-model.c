@@ -7,12 +7,20 @@
  * and plain registrations (kept or dropped at once, with or without a
  * handle, atexit on or off); call, detach, cancel and drop them from any
  * thread; watch another thread's lifetime; end a lifetime; spawn and end
- * threads. Callbacks, when they run, make more registrations (up to
- * MAX_DEPTH levels, watches through their own ref included), call, detach
- * or drop held objects (themselves included) and end the lifetime. Each
- * step runs on one thread while every other thread waits in its mailbox,
- * so a sequence is deterministic for its seed and nothing depends on
- * timing. Process exit is left to test-exit.
+ * threads; fork (the child checks what it sees and ends its own lifetime
+ * against the model of a fork child). Callbacks, when they run, make more
+ * registrations (up to MAX_DEPTH levels, watches through their own ref
+ * included), call, detach or drop held objects (themselves included), end
+ * the lifetime, and exit the worker they run on (g_thread_exit() or
+ * pthread_exit(), where POSIX defines it: while the worker runs a step).
+ * Each step runs on one thread while every other thread waits in its
+ * mailbox, so a sequence is deterministic for its seed and nothing depends
+ * on timing.
+ *
+ * Exit sequences (/threadref/model/exit) each run in a process of their
+ * own and end with a callback of the main thread calling exit(): the model
+ * predicts the whole exit pass, which the parent compares with what the
+ * child did.
  *
  * A small reference model of the contract predicts, for every step, exactly
  * which callbacks, functions and destroy notifies run, in which order and
@@ -33,7 +41,11 @@
  *                               crash, the last lines say where
  */
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <threadref.h>
 
@@ -59,11 +71,13 @@ typedef enum {
   REG_CALL,           /* thread_finalize_call() on a held finalizer */
   REG_DETACH,         /* thread_finalize_detach() on a held finalizer */
   REG_DROP,           /* g_object_unref() of a held ref or finalizer */
+  REG_EXIT_THREAD,    /* g_thread_exit() or pthread_exit(), on a worker */
+  REG_EXIT_PROCESS,   /* exit(): only in the last step of an exit sequence */
 } RegKind;
 
 static const char * const reg_kind_names[] = {
   "ref", "fin", "plain", "handle", "watch-ref", "watch-fin", "end-lifetime",
-  "call", "detach", "drop",
+  "call", "detach", "drop", "exit-thread", "exit",
 };
 
 static gboolean
@@ -93,6 +107,7 @@ struct _Spec
   gboolean atexit;        /* finalizers: the property; plain: not THREAD_ONLY */
   gboolean no_callback;   /* a ref with a NULL callback */
   gboolean no_destroy;    /* a NULL destroy notify */
+  gboolean posix_exit;    /* REG_EXIT_THREAD: pthread_exit(), not g_thread_exit() */
   guint    n_children;
   Spec    *children[MAX_CHILDREN];   /* made in order by its callback */
 };
@@ -113,13 +128,16 @@ typedef enum {
   OP_SET_ATEXIT,
   OP_END_LIFETIME,
   OP_END_THREAD,
+  OP_FORK,            /* the controller forks; the child checks itself */
+  OP_EXIT,            /* the last step of an exit sequence: a callback of
+                       * the controller calls exit() */
 } Op;
 
-#define N_OPS (OP_END_THREAD + 1)
+#define N_OPS (OP_EXIT + 1)
 
 static const char * const op_names[N_OPS] = {
   "spawn", "create", "watch", "call", "detach", "cancel", "drop",
-  "set-atexit", "end-lifetime", "end-thread",
+  "set-atexit", "end-lifetime", "end-thread", "fork", "exit",
 };
 
 typedef struct {
@@ -128,7 +146,9 @@ typedef struct {
   guint       target;        /* the registration it acts on (watch: the ref) */
   gboolean    flag;          /* set-atexit: the value; spawn: with
                               * pthread_create(); end: by g_thread_exit()
-                              * or pthread_exit() rather than returning */
+                              * or pthread_exit() rather than returning;
+                              * exit: the callback runs from call(), not
+                              * from the end of the controller's lifetime */
   const Spec *spec;          /* create, watch: what to make */
   const Spec *target_spec;   /* for the log */
 } Step;
@@ -177,6 +197,8 @@ static struct {
   guint   max_depth;
   guint64 lifetimes_ended;
   guint64 watch_null;
+  guint64 thread_exits;     /* callbacks that exited their worker */
+  guint64 forks;
   guint64 threads;
   guint64 replays;
 } stats;
@@ -184,6 +206,15 @@ static struct {
 /* The thread a callback runs on, as the model numbers threads. Plain TLS:
  * it outlives GLib's own per-thread data while the thread ends. */
 static __thread gint current_thread_number = -1;
+/* Made by pthread_create(): g_thread_exit() is not for it. */
+static __thread gboolean current_thread_posix;
+/* Running a step, not ending: exiting the thread is defined only then
+ * (POSIX leaves pthread_exit() from a destructor of an exiting thread
+ * undefined). */
+static __thread gboolean current_thread_in_step;
+
+/* The status exit sequences end with. */
+#define EXIT_STATUS 7
 
 /* Deliberate model bugs, for checking that the test can fail. */
 typedef enum {
@@ -298,10 +329,15 @@ gen_spec (Gen     *gen,
       spec->atexit = chance (gen->rng, 50);
       break;
 
+    case REG_EXIT_THREAD:
+      spec->posix_exit = chance (gen->rng, 50);
+      return spec;
+
     case REG_END_LIFETIME:
     case REG_CALL:
     case REG_DETACH:
     case REG_DROP:
+    case REG_EXIT_PROCESS:
       return spec;   /* the parent sets the target */
     }
 
@@ -324,6 +360,7 @@ gen_spec (Gen     *gen,
         gen->fins->len > 0 || self_fin ? 2 : 0,   /* call */
         gen->fins->len > 0 || self_fin ? 1 : 0,   /* detach */
         gen->objects->len > 0 || self_object ? 2 : 0,   /* drop */
+        1,                                        /* exit-thread */
       };
 
       for (guint i = 0; i < n; i++)
@@ -395,6 +432,12 @@ spec_format (GString    *s,
       break;
 
     case REG_END_LIFETIME:
+    case REG_EXIT_PROCESS:
+      break;
+
+    case REG_EXIT_THREAD:
+      if (spec->posix_exit)
+        g_string_append (s, " (pthread)");
       break;
 
     case REG_CALL:
@@ -426,6 +469,12 @@ step_format (GString    *s,
              const Step *step)
 {
   g_string_append_printf (s, "%u: ", index);
+
+  if (step->op == OP_FORK)
+    {
+      g_string_append (s, "fork");
+      return;
+    }
 
   if (step->op == OP_SPAWN || step->op == OP_END_THREAD)
     {
@@ -466,8 +515,15 @@ step_format (GString    *s,
     case OP_END_LIFETIME:
       break;
 
+    case OP_EXIT:
+      g_string_append_c (s, ' ');
+      spec_format (s, step->spec);
+      g_string_append (s, step->flag ? " then call" : " then end-lifetime");
+      break;
+
     case OP_SPAWN:
     case OP_END_THREAD:
+    case OP_FORK:
       g_assert_not_reached ();
     }
 }
@@ -541,6 +597,8 @@ typedef struct {
   gboolean alive;
   gint     current;        /* the lifetime new registrations join, or -1 */
   gint     ending;         /* the lifetime being ended on it now, or -1 */
+  GArray  *interrupted;    /* gint: ENDING lifetimes whose end a thread exit
+                            * left, oldest first */
 } MThread;
 
 typedef struct {
@@ -550,6 +608,8 @@ typedef struct {
   gboolean    held;        /* the controller holds its object or handle */
   gboolean    atexit;
   gint        lifetime;    /* -1 if never attached */
+  guint64     order;       /* creation order, across threads */
+  gboolean    exit_pass;   /* attached by a callback of the exit pass */
   guint       runs;
   guint       destroys;
   guint       cancels;
@@ -560,6 +620,12 @@ typedef struct {
   GPtrArray *lifetimes;    /* MLifetime * */
   GPtrArray *regs;         /* MReg *, by id */
   GArray    *expected;     /* Event: what the current step must do */
+  guint64    next_order;
+  gint       unwinding;    /* a worker exits in a callback: nothing more runs
+                            * up its stack, but cleanups; -1 if none */
+  gboolean   exited;       /* exit() was called: nothing returns any more */
+  gboolean   in_exit_pass;
+  gint       step_thread;  /* the worker running a step (not its end), or -1 */
 } Model;
 
 static void
@@ -571,18 +637,38 @@ mlifetime_free (gpointer data)
   g_free (lifetime);
 }
 
+static MThread *
+mthread_new (void)
+{
+  MThread *t = g_new0 (MThread, 1);
+
+  *t = (MThread) { TRUE, -1, -1, g_array_new (FALSE, FALSE, sizeof (gint)) };
+  return t;
+}
+
+static void
+mthread_free (gpointer data)
+{
+  MThread *t = data;
+
+  if (t != NULL)
+    g_array_unref (t->interrupted);
+  g_free (t);
+}
+
 static void
 model_init (Model *m)
 {
-  MThread *controller = g_new0 (MThread, 1);
+  MThread *controller = mthread_new ();
 
-  m->threads = g_ptr_array_new_with_free_func (g_free);
+  m->unwinding = -1;
+  m->step_thread = -1;
+  m->threads = g_ptr_array_new_with_free_func (mthread_free);
   m->lifetimes = g_ptr_array_new_with_free_func (mlifetime_free);
   m->regs = g_ptr_array_new_with_free_func (g_free);
   m->expected = g_array_new (FALSE, FALSE, sizeof (Event));
 
   /* The controller is thread 0; it runs throughout. */
-  *controller = (MThread) { TRUE, -1, -1 };
   g_ptr_array_add (m->threads, controller);
 }
 
@@ -687,6 +773,7 @@ model_link (Model *m,
   reg->created = TRUE;
   reg->live = TRUE;
   reg->lifetime = lifetime;
+  reg->order = m->next_order++;
   g_array_append_val (model_lifetime (m, lifetime)->nodes, id);
 }
 
@@ -726,13 +813,45 @@ static void model_create (Model      *m,
                           const Spec *spec,
                           guint       thread,
                           gint        watched);
+static void model_exit_pass (Model *m,
+                             guint  thread);
+
+/* Whether the callbacks up the stack are left: a thread exit unwinds them
+ * (their cleanups still run), exit() never returns to them. */
+static gboolean
+model_stopped (Model *m)
+{
+  return m->unwinding >= 0 || m->exited;
+}
+
+static void
+model_children (Model      *m,
+                const Spec *spec,
+                guint       thread,
+                gint        lifetime)
+{
+  for (guint i = 0; i < spec->n_children && !model_stopped (m); i++)
+    model_create (m, spec->children[i], thread, lifetime);
+}
+
+/* A callback's destroy notify: on return, or on the way out of a thread
+ * exit; never after exit() (nothing returns). */
+static void
+model_callback_destroy (Model *m,
+                        guint  id,
+                        guint  thread)
+{
+  if (!m->exited)
+    model_destroy (m, id, thread);
+}
 
 /* Ends a lifetime on its own thread: newest first, until nothing is left,
- * so that what the callbacks register runs right after them. A call made
- * while the same lifetime is already ending only drains it. */
+ * so that what the callbacks register runs right after them. finish: make
+ * it ENDED once drained (the exit pass drains without). */
 static void
-model_end (Model *m,
-           gint   index)
+model_drain (Model    *m,
+             gint      index,
+             gboolean  finish)
 {
   MLifetime *lifetime = model_lifetime (m, index);
   MThread *t = model_thread (m, lifetime->thread);
@@ -742,7 +861,7 @@ model_end (Model *m,
     lifetime->state = LIFETIME_ENDING;
   t->ending = index;
 
-  while (lifetime->nodes->len > 0)
+  while (lifetime->nodes->len > 0 && !model_stopped (m))
     {
       guint pos = model_mutation == MUTATE_OLDEST_FIRST ? 0 : lifetime->nodes->len - 1;
       guint id = g_array_index (lifetime->nodes, guint, pos);
@@ -760,10 +879,9 @@ model_end (Model *m,
               /* The ref is dead inside its callback. */
               reg->runs++;
               model_expect (m, EV_REF, id, lifetime->thread, 0);
-              for (guint i = 0; i < spec->n_children; i++)
-                model_create (m, spec->children[i], lifetime->thread, reg->lifetime);
+              model_children (m, spec, lifetime->thread, reg->lifetime);
             }
-          model_destroy (m, id, lifetime->thread);
+          model_callback_destroy (m, id, lifetime->thread);
           break;
 
         case REG_FIN:
@@ -772,26 +890,85 @@ model_end (Model *m,
         case REG_HANDLE:
           reg->runs++;
           model_expect (m, reg_kind_is_fin (spec->kind) ? EV_FIN : EV_PLAIN, id, lifetime->thread, 0);
-          for (guint i = 0; i < spec->n_children; i++)
-            model_create (m, spec->children[i], lifetime->thread, reg->lifetime);
+          model_children (m, spec, lifetime->thread, reg->lifetime);
           if (reg_kind_is_fin (spec->kind))
-            model_destroy (m, id, lifetime->thread);
+            model_callback_destroy (m, id, lifetime->thread);
           break;
 
         case REG_END_LIFETIME:
         case REG_CALL:
         case REG_DETACH:
         case REG_DROP:
+        case REG_EXIT_THREAD:
+        case REG_EXIT_PROCESS:
           g_assert_not_reached ();
         }
     }
 
-  if (outer != index)
+  /* exit() was called from a callback: this frame never comes back. */
+  if (m->exited)
+    return;
+
+  t->ending = outer;
+
+  /* A thread exit left this end: the thread's own end resumes it. */
+  if (m->unwinding >= 0)
+    {
+      gboolean listed = FALSE;
+
+      for (guint i = 0; i < t->interrupted->len; i++)
+        listed |= g_array_index (t->interrupted, gint, i) == index;
+      if (!listed)
+        g_array_append_val (t->interrupted, index);
+      return;
+    }
+
+  if (finish && outer != index)
     {
       lifetime->state = LIFETIME_ENDED;
       stats.lifetimes_ended++;
     }
-  t->ending = outer;
+}
+
+static void
+model_end (Model *m,
+           gint   index)
+{
+  model_drain (m, index, TRUE);
+}
+
+/* A worker's thread is ending (it returned, or exited in a step or a
+ * callback): its current lifetime ends, then every interrupted one, newest
+ * first; a callback may exit the thread again meanwhile, which only
+ * interrupts again. */
+static void
+model_thread_exit (Model *m,
+                   guint  thread)
+{
+  MThread *t = model_thread (m, thread);
+
+  m->step_thread = -1;
+  for (;;)
+    {
+      gint index;
+
+      m->unwinding = -1;
+      if (t->current >= 0)
+        {
+          index = t->current;
+          t->current = -1;
+        }
+      else if (t->interrupted->len > 0)
+        {
+          index = g_array_index (t->interrupted, gint, t->interrupted->len - 1);
+          g_array_set_size (t->interrupted, t->interrupted->len - 1);
+        }
+      else
+        break;
+      model_end (m, index);
+    }
+  m->unwinding = -1;
+  t->alive = FALSE;
 }
 
 /* thread_end_lifetime() on a thread: ends its current lifetime. Called
@@ -834,11 +1011,12 @@ model_op_call (Model *m,
       reg->runs++;
       /* dup_thread is about the thread, which still runs. */
       model_expect (m, EV_FIN, id, runs_on, lifetime->state == LIFETIME_ALIVE ? SAW_THREAD : 0);
-      for (guint i = 0; i < reg->spec->n_children; i++)
-        model_create (m, reg->spec->children[i], runs_on, reg->lifetime);
-      model_destroy (m, id, runs_on);
+      model_children (m, reg->spec, runs_on, reg->lifetime);
+      model_callback_destroy (m, id, runs_on);
     }
-  model_expect (m, EV_CALL, id, thread, was_live);
+  /* call() returns only if its function did. */
+  if (!model_stopped (m))
+    model_expect (m, EV_CALL, id, thread, was_live);
 }
 
 /* thread_finalize_detach(): the destroy notify runs before it returns. */
@@ -917,11 +1095,28 @@ model_create (Model      *m,
           return;
         }
       model_link (m, spec->id, watched);
+      /* The exit pass runs what its callbacks attach to other threads. */
+      if (m->in_exit_pass && model_lifetime (m, watched)->thread != thread)
+        reg->exit_pass = TRUE;
       model_expect (m, EV_WATCH, spec->id, thread, 1);
       break;
 
     case REG_END_LIFETIME:
       model_end_current (m, thread);
+      return;
+
+    case REG_EXIT_THREAD:
+      /* Only a worker that runs a step exits: the controller is this test's
+       * own thread, and a thread that is ending already must not. */
+      if (thread != 0 && (gint) thread == m->step_thread)
+        {
+          m->unwinding = thread;
+          stats.thread_exits++;
+        }
+      return;
+
+    case REG_EXIT_PROCESS:
+      model_exit_pass (m, thread);
       return;
 
     case REG_CALL:
@@ -956,23 +1151,140 @@ model_create (Model      *m,
     }
 }
 
+/* Claims what the exit pass may run now: live registrations of other
+ * threads' lifetimes that run at process exit (new_only: only those the
+ * pass's own callbacks attached), newest first, before pending. */
+static gint
+compare_newest_first (gconstpointer a,
+                      gconstpointer b,
+                      gpointer      data)
+{
+  Model *m = data;
+  guint64 order_a = model_reg (m, *(const guint *) a)->order;
+  guint64 order_b = model_reg (m, *(const guint *) b)->order;
+
+  return order_a > order_b ? -1 : order_a < order_b;
+}
+
+static void
+model_claim_for_exit (Model    *m,
+                      guint     thread,
+                      gboolean  new_only,
+                      GArray   *pending)
+{
+  GArray *claimed = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  for (guint id = 1; id < m->regs->len; id++)
+    {
+      MReg *reg = model_reg (m, id);
+
+      if (reg == NULL || !reg->live || !reg->atexit || reg_kind_is_ref (reg->spec->kind) ||
+          model_lifetime (m, reg->lifetime)->thread == thread ||
+          (new_only && !reg->exit_pass))
+        continue;
+      g_array_append_val (claimed, id);
+    }
+  g_array_sort_with_data (claimed, compare_newest_first, m);
+  /* Claimed: call() and detach() no longer find them pending. */
+  for (guint i = 0; i < claimed->len; i++)
+    model_unlink (m, g_array_index (claimed, guint, i));
+  g_array_prepend_vals (pending, claimed->data, claimed->len);
+  g_array_unref (claimed);
+}
+
+/* What the exiting thread's own end leaves to do after a callback: drain
+ * the end its exit() came from (that frame never returns), end what it
+ * registered outside it. */
+static void
+model_end_exiting_thread (Model *m,
+                          guint  thread)
+{
+  MThread *t = model_thread (m, thread);
+
+  if (t->ending >= 0)
+    model_drain (m, t->ending, FALSE);
+  if (t->current >= 0)
+    {
+      gint index = t->current;
+
+      t->current = -1;
+      model_end (m, index);
+    }
+}
+
+/* exit() called by a callback on thread: the exiting thread's lifetimes
+ * end first, then every other thread's registrations that run at process
+ * exit, newest first across threads, each followed by what it registered
+ * on the exiting thread; what its callbacks attach to other threads is
+ * newer than everything pending. Then nothing returns any more. */
+static void
+model_exit_pass (Model *m,
+                 guint  thread)
+{
+  GArray *pending = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  model_end_exiting_thread (m, thread);
+
+  m->in_exit_pass = TRUE;
+  model_claim_for_exit (m, thread, FALSE, pending);
+  while (pending->len > 0)
+    {
+      guint id = g_array_index (pending, guint, 0);
+      MReg *reg = model_reg (m, id);
+      MLifetime *lifetime = model_lifetime (m, reg->lifetime);
+      gboolean fin = reg_kind_is_fin (reg->spec->kind);
+
+      g_array_remove_index (pending, 0);
+      reg->runs++;
+      model_expect (m, fin ? EV_FIN : EV_PLAIN, id, thread,
+                    fin && lifetime->state == LIFETIME_ALIVE ? SAW_THREAD : 0);
+      model_children (m, reg->spec, thread, reg->lifetime);
+      if (fin)
+        model_destroy (m, id, thread);
+      model_end_exiting_thread (m, thread);
+      model_claim_for_exit (m, thread, TRUE, pending);
+    }
+  m->in_exit_pass = FALSE;
+  m->exited = TRUE;
+  g_array_unref (pending);
+}
+
+/* In the child of fork(): every lifetime of another thread has ended there
+ * without running anything. */
+static void
+model_fork (Model *m)
+{
+  for (guint i = 0; i < m->lifetimes->len; i++)
+    {
+      MLifetime *lifetime = model_lifetime (m, i);
+
+      if (lifetime->thread == 0 || lifetime->state == LIFETIME_ENDED)
+        continue;
+      for (guint j = 0; j < lifetime->nodes->len; j++)
+        model_reg (m, g_array_index (lifetime->nodes, guint, j))->live = FALSE;
+      g_array_set_size (lifetime->nodes, 0);
+      lifetime->state = LIFETIME_ENDED;
+    }
+  for (guint t = 1; t < m->threads->len; t++)
+    if (model_thread (m, t) != NULL)
+      model_thread (m, t)->alive = FALSE;
+}
+
 static void
 model_apply (Model      *m,
              const Step *step)
 {
   MReg *target = model_reg (m, step->target);
 
+  m->step_thread = step->thread != 0 && step->op != OP_SPAWN && step->op != OP_END_THREAD ?
+                   (gint) step->thread : -1;
+
   switch (step->op)
     {
     case OP_SPAWN:
-      {
-        MThread *t = g_new0 (MThread, 1);
-
-        *t = (MThread) { TRUE, -1, -1 };
-        if (step->thread >= m->threads->len)
-          g_ptr_array_set_size (m->threads, step->thread + 1);
-        g_ptr_array_index (m->threads, step->thread) = t;
-      }
+      if (step->thread >= m->threads->len)
+        g_ptr_array_set_size (m->threads, step->thread + 1);
+      g_ptr_array_index (m->threads, step->thread) = mthread_new ();
       break;
 
     case OP_CREATE:
@@ -1018,18 +1330,28 @@ model_apply (Model      *m,
       break;
 
     case OP_END_THREAD:
-      {
-        /* The thread's GPrivate destructor ends its current lifetime. */
-        MThread *t = model_thread (m, step->thread);
-        gint current = t->current;
+      /* The thread's end ends its current lifetime. */
+      model_thread_exit (m, step->thread);
+      break;
 
-        t->current = -1;
-        if (current >= 0)
-          model_end (m, current);
-        t->alive = FALSE;
-      }
+    case OP_FORK:
+      /* Nothing changes in the parent; the child applies model_fork(). */
+      break;
+
+    case OP_EXIT:
+      model_create (m, step->spec, 0, -1);
+      if (step->flag)
+        model_op_call (m, step->spec->id, 0);
+      else
+        model_end_current (m, 0);
+      g_assert_true (m->exited);
       break;
     }
+
+  /* A callback exited its worker in this step: the thread ends. */
+  if (m->unwinding >= 0)
+    model_thread_exit (m, m->unwinding);
+  m->step_thread = -1;
 }
 
 /* Whether a step can run now; a replay with steps removed skips the ones
@@ -1054,6 +1376,10 @@ model_step_valid (Model      *m,
 
     case OP_END_THREAD:
       return step->thread != 0;
+
+    case OP_FORK:
+    case OP_EXIT:
+      return step->thread == 0;
 
     case OP_WATCH:
       return target != NULL && target->held && reg_kind_is_ref (target->spec->kind);
@@ -1103,6 +1429,7 @@ typedef struct {
   gboolean   started;
   gboolean   quit;
   gboolean   call_exit;    /* end by g_thread_exit()/pthread_exit() */
+  gboolean   exited;       /* a callback exited the thread during a step */
 } Worker;
 
 struct _Run
@@ -1122,6 +1449,8 @@ struct _Run
   guint      failed_step;
   GString   *report;
   gboolean   verbose;
+  gint       event_fd;    /* >= 0: events also go there as they happen */
+  gboolean   in_fork_child;
 };
 
 static RReg *
@@ -1141,6 +1470,10 @@ run_log (Run       *run,
 
   g_mutex_lock (&run->log_lock);
   g_array_append_val (run->log, e);
+  /* An exit sequence: the process ends inside the step, so the parent
+   * reads the events from here. */
+  if (run->event_fd >= 0)
+    g_assert_cmpint (write (run->event_fd, &e, sizeof e), ==, sizeof e);
   g_mutex_unlock (&run->log_lock);
 }
 
@@ -1341,6 +1674,18 @@ real_create (Run        *run,
       if (target != NULL && target->held)
         real_drop (target);
       break;
+
+    case REG_EXIT_THREAD:
+      if (current_thread_number != 0 && current_thread_in_step)
+        {
+          if (spec->posix_exit || current_thread_posix)
+            pthread_exit (NULL);
+          test_g_thread_exit ();
+        }
+      break;
+
+    case REG_EXIT_PROCESS:
+      exit (EXIT_STATUS);
     }
 }
 
@@ -1387,10 +1732,34 @@ real_execute (Run        *run,
       thread_end_lifetime ();
       break;
 
+    case OP_EXIT:
+      real_create (run, step->spec, NULL);
+      if (step->flag)
+        thread_finalize_call (run_reg (run, step->spec->id)->object);
+      else
+        thread_end_lifetime ();
+      break;
+
     case OP_SPAWN:
     case OP_END_THREAD:
+    case OP_FORK:
       g_assert_not_reached ();
     }
+}
+
+/* A callback exited the worker in the middle of a step: tell the
+ * controller, which joins it. */
+static void
+worker_step_left (void *data)
+{
+  Worker *worker = data;
+
+  current_thread_in_step = FALSE;
+  g_mutex_lock (&worker->lock);
+  worker->exited = TRUE;
+  worker->has_command = FALSE;
+  g_cond_broadcast (&worker->cond);
+  g_mutex_unlock (&worker->lock);
 }
 
 /* Runs steps until told to end; returns whether to end by an exit call.
@@ -1418,7 +1787,11 @@ worker_loop (Worker *worker)
 
       step = worker->command;
       g_mutex_unlock (&worker->lock);
+      pthread_cleanup_push (worker_step_left, worker);
+      current_thread_in_step = TRUE;
       real_execute (worker->run, &step);
+      current_thread_in_step = FALSE;
+      pthread_cleanup_pop (0);
       g_mutex_lock (&worker->lock);
 
       worker->has_command = FALSE;
@@ -1437,6 +1810,7 @@ worker_main (gpointer data)
   Worker *worker = data;
 
   current_thread_number = worker->number;
+  current_thread_posix = worker->posix;
 
   /* The exit calls are made from this frame, which has no locals in memory:
    * ASan leaves the redzones of frames that an exit unwinds poisoned, and
@@ -1494,17 +1868,29 @@ worker_spawn (Run      *run,
   stats.threads++;
 }
 
+static void worker_reap (Run   *run,
+                         guint  number);
+
 static void
-worker_run (Worker     *worker,
+worker_run (Run        *run,
+            guint       number,
             const Step *step)
 {
+  Worker *worker = g_ptr_array_index (run->workers, number);
+  gboolean exited;
+
   g_mutex_lock (&worker->lock);
   worker->command = *step;
   worker->has_command = TRUE;
   g_cond_broadcast (&worker->cond);
   while (worker->has_command)
     g_cond_wait (&worker->cond, &worker->lock);
+  exited = worker->exited;
   g_mutex_unlock (&worker->lock);
+
+  /* Its end runs its lifetimes: wait for it. */
+  if (exited)
+    worker_reap (run, number);
 }
 
 static void
@@ -1519,6 +1905,15 @@ worker_end (Run      *run,
   worker->call_exit = call_exit;
   g_cond_broadcast (&worker->cond);
   g_mutex_unlock (&worker->lock);
+
+  worker_reap (run, number);
+}
+
+static void
+worker_reap (Run   *run,
+             guint  number)
+{
+  Worker *worker = g_ptr_array_index (run->workers, number);
 
   /* Either returns once every callback of the thread has returned. */
   if (worker->posix)
@@ -1551,6 +1946,7 @@ run_new (guint32  seed,
   run->log = g_array_new (FALSE, FALSE, sizeof (Event));
   run->executed = g_array_new (FALSE, FALSE, sizeof (Step));
   run->verbose = g_getenv ("THREADREF_MODEL_VERBOSE") != NULL;
+  run->event_fd = -1;
 
   current_thread_number = 0;
   g_ptr_array_add (run->workers, NULL);
@@ -1805,6 +2201,54 @@ run_check_queries (Run *run)
   g_array_unref (refs);
 }
 
+static gboolean run_step (Run        *run,
+                          const Step *step);
+
+/* fork() from the controller. The child checks what it sees against the
+ * model of a fork child: every other thread's lifetimes have ended without
+ * running anything, the controller's works; it ends the controller's
+ * lifetime, checks that too, and reports. */
+static void
+run_fork (Run *run)
+{
+  int fds[2];
+  pid_t pid;
+  int status;
+  GString *report = g_string_new (NULL);
+  char buf[512];
+  ssize_t n;
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      Step end = { .op = OP_END_LIFETIME, .thread = 0 };
+
+      alarm (60);   /* a hang kills the child: the parent reports it */
+      close (fds[0]);
+      run->in_fork_child = TRUE;
+      model_fork (&run->model);
+      run_check_queries (run);
+      if (!run->failed)
+        run_step (run, &end);
+      if (run->failed)
+        g_assert_cmpint (write (fds[1], run->report->str, run->report->len), >=, 0);
+      _exit (run->failed ? 1 : 0);
+    }
+
+  close (fds[1]);
+  while ((n = read (fds[0], buf, sizeof buf)) > 0)
+    g_string_append_len (report, buf, n);
+  close (fds[0]);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    run_fail (run, "in the child of fork() (%s %d): %s",
+              WIFSIGNALED (status) ? "signal" : "status",
+              WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status), report->str);
+  g_string_free (report, TRUE);
+}
+
 static gboolean
 run_step (Run        *run,
           const Step *step)
@@ -1837,6 +2281,14 @@ run_step (Run        *run,
       worker_end (run, step->thread, step->flag);
       break;
 
+    case OP_FORK:
+      run_fork (run);
+      stats.forks++;
+      break;
+
+    case OP_EXIT:
+      g_assert_not_reached ();
+
     case OP_CREATE:
     case OP_WATCH:
     case OP_CALL:
@@ -1848,7 +2300,7 @@ run_step (Run        *run,
       if (step->thread == 0)
         real_execute (run, step);
       else
-        worker_run (g_ptr_array_index (run->workers, step->thread), step);
+        worker_run (run, step->thread, step);
       break;
     }
 
@@ -2029,6 +2481,8 @@ gen_step (Run   *run,
   weights[OP_SET_ATEXIT] = fins->len > 0 ? 2 : 0;
   weights[OP_END_LIFETIME] = 6;
   weights[OP_END_THREAD] = workers->len > 0 ? 5 : 0;
+  /* Each fork copies the process; under valgrind, its shadow memory too. */
+  weights[OP_FORK] = workers->len > 0 && !g_getenv ("THREADREF_UNDER_VALGRIND") ? 1 : 0;
 
   *step = (Step) { .op = pick_weighted (rng, weights, N_OPS) };
 
@@ -2080,6 +2534,13 @@ gen_step (Run   *run,
       step->thread = pick (rng, workers);
       step->flag = chance (rng, 30);
       break;
+
+    case OP_FORK:
+      step->thread = 0;
+      break;
+
+    case OP_EXIT:
+      g_assert_not_reached ();
     }
 
   target = model_reg (m, step->target);
@@ -2327,12 +2788,235 @@ test_model_random (void)
     g_test_message ("%s", s->str);
     g_string_free (s, TRUE);
   }
+  g_test_message ("callbacks exited their worker %" G_GUINT64_FORMAT " times; %" G_GUINT64_FORMAT
+                  " forks checked in their child", stats.thread_exits, stats.forks);
   g_test_message ("callbacks made %" G_GUINT64_FORMAT " registrations and did %" G_GUINT64_FORMAT
                   " calls, detaches, drops and lifetime ends (deepest %u levels down); "
                   "%" G_GUINT64_FORMAT " lifetimes ended, %" G_GUINT64_FORMAT " watches of "
                   "ended lifetimes, %" G_GUINT64_FORMAT " queries checked",
                   stats.nested, stats.nested_actions, stats.max_depth, stats.lifetimes_ended,
                   stats.watch_null, stats.queries);
+}
+
+/* The last step of an exit sequence: the controller makes a finalizer or a
+ * plain registration whose callback calls exit() last, and runs it by
+ * ending its lifetime (or, for a kept finalizer, by call()). */
+static void
+gen_exit_step (Run   *run,
+               GRand *rng,
+               Step  *step)
+{
+  Model *m = &run->model;
+  GArray *fins = g_array_new (FALSE, FALSE, sizeof (guint));
+  GArray *objects = g_array_new (FALSE, FALSE, sizeof (guint));
+  Gen gen = { run->specs, rng, fins, objects };
+  Spec *spec;
+  Spec *exit_child;
+
+  for (guint id = 1; id < m->regs->len; id++)
+    {
+      MReg *reg = model_reg (m, id);
+
+      if (reg == NULL || !reg->held || reg->spec->kind == REG_HANDLE)
+        continue;
+      if (reg_kind_is_fin (reg->spec->kind))
+        g_array_append_val (fins, id);
+      g_array_append_val (objects, id);
+    }
+
+  *step = (Step) { .op = OP_EXIT, .thread = 0, .flag = chance (rng, 30) };
+  spec = gen_spec (&gen, step->flag || chance (rng, 50) ? REG_FIN : REG_PLAIN, 0);
+  if (step->flag)
+    spec->kept = TRUE;
+
+  exit_child = g_new0 (Spec, 1);
+  exit_child->kind = REG_EXIT_PROCESS;
+  exit_child->depth = 1;
+  g_ptr_array_add (run->specs->all, exit_child);
+  if (spec->n_children == MAX_CHILDREN)
+    spec->n_children--;
+  spec->children[spec->n_children++] = exit_child;
+  step->spec = spec;
+
+  g_array_unref (fins);
+  g_array_unref (objects);
+}
+
+static GArray *
+read_events (FILE *file)
+{
+  GArray *events = g_array_new (FALSE, FALSE, sizeof (Event));
+  Event e;
+
+  rewind (file);
+  while (fread (&e, sizeof e, 1, file) == 1)
+    g_array_append_val (events, e);
+  return events;
+}
+
+static char *
+read_text (FILE *file)
+{
+  GString *text = g_string_new (NULL);
+  char buf[512];
+  size_t n;
+
+  rewind (file);
+  while ((n = fread (buf, 1, sizeof buf, file)) > 0)
+    g_string_append_len (text, buf, n);
+  return g_string_free (text, FALSE);
+}
+
+/* One exit sequence, in a child process that it ends: n_steps random steps
+ * checked as usual, then a callback of the controller calls exit(). The
+ * child writes what the model expects of the exit before it calls it, and
+ * what really happens as it happens. Returns a report on failure, else
+ * NULL. */
+static char *
+run_exit_sequence (guint32 seed,
+                   guint   n_steps)
+{
+  FILE *report_file = tmpfile ();
+  FILE *expected_file = tmpfile ();
+  FILE *actual_file = tmpfile ();
+  char *report = NULL;
+  pid_t pid;
+  int status;
+
+  g_assert_nonnull (report_file);
+  g_assert_nonnull (expected_file);
+  g_assert_nonnull (actual_file);
+
+  fflush (stdout);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      Specs *specs = specs_new ();
+      GRand *rng = g_rand_new_with_seed (seed);
+      Run *run = run_new (seed, specs);
+      int expected_fd = fileno (expected_file);
+      Step step;
+
+      alarm (60);   /* a hang kills the child: the parent reports it */
+      for (guint i = 0; i < n_steps && !run->failed; i++)
+        {
+          gen_step (run, rng, &step);
+          run_step (run, &step);
+        }
+
+      if (!run->failed)
+        {
+          gen_exit_step (run, rng, &step);
+          g_array_append_val (run->executed, step);
+          run_ensure_regs (run, step.spec);
+          model_apply (&run->model, &step);
+          for (guint i = 0; i < run->model.expected->len; i++)
+            g_assert_cmpint (write (expected_fd, &g_array_index (run->model.expected, Event, i),
+                                    sizeof (Event)), ==, sizeof (Event));
+          run->event_fd = fileno (actual_file);
+          real_execute (run, &step);
+          run_fail (run, "exit() returned");
+        }
+
+      fputs (run->report->str, report_file);
+      fflush (report_file);
+      _exit (3);
+    }
+
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  stats.sequences++;
+
+  {
+    g_autofree char *child_report = read_text (report_file);
+    GArray *expected = read_events (expected_file);
+    GArray *actual = read_events (actual_file);
+    gboolean same = expected->len == actual->len;
+
+    for (guint i = 0; same && i < expected->len; i++)
+      same = memcmp (&g_array_index (expected, Event, i), &g_array_index (actual, Event, i),
+                     sizeof (Event)) == 0;
+
+    if (*child_report != '\0')
+      report = g_strdup_printf ("seed %u: %s", seed, child_report);
+    else if (!WIFEXITED (status) || WEXITSTATUS (status) != EXIT_STATUS)
+      report = g_strdup_printf ("seed %u: the exit sequence ended with %s %d, not status %d",
+                                seed, WIFSIGNALED (status) ? "signal" : "status",
+                                WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status),
+                                EXIT_STATUS);
+    else if (!same)
+      {
+        GString *e = g_string_new (NULL);
+        GString *a = g_string_new (NULL);
+
+        events_format (e, expected);
+        events_format (a, actual);
+        report = g_strdup_printf ("seed %u: what exit() ran differs from the model\n"
+                                  "  expected: %s\n  actual:   %s", seed, e->str, a->str);
+        g_string_free (e, TRUE);
+        g_string_free (a, TRUE);
+      }
+    else
+      for (guint i = 0; i < actual->len; i++)
+        stats.events[g_array_index (actual, Event, i).kind]++;
+
+    g_array_unref (expected);
+    g_array_unref (actual);
+  }
+
+  fclose (report_file);
+  fclose (expected_file);
+  fclose (actual_file);
+  return report;
+}
+
+static void
+test_model_exit (void)
+{
+  guint n_sequences, n_steps;
+  guint32 base_seed;
+
+  g_test_summary ("Seeded random sequences, each in a process of its own, that "
+                  "end with a callback of the main thread calling exit(): what "
+                  "runs at exit, in which order and on which thread, against "
+                  "the model");
+
+  if (g_getenv ("THREADREF_UNDER_VALGRIND") != NULL)
+    {
+      /* The child's own leak check would change its exit status. */
+      g_test_skip ("valgrind checks leaks at every exit()");
+      return;
+    }
+
+  n_sequences = g_test_thorough () ? 500 : 50;
+  n_sequences = env_number ("THREADREF_MODEL_ITERATIONS", n_sequences);
+  n_steps = env_number ("THREADREF_MODEL_STEPS", 200) / 4;
+  base_seed = env_number ("THREADREF_MODEL_SEED", g_test_rand_int ());
+
+  memset (&stats, 0, sizeof stats);
+  g_test_message ("%u exit sequences of %u steps, seeds %u to %u "
+                  "(THREADREF_MODEL_SEED=%u reproduces the run)",
+                  n_sequences, n_steps, base_seed, base_seed + n_sequences - 1, base_seed);
+
+  for (guint i = 0; i < n_sequences; i++)
+    {
+      g_autofree char *report = run_exit_sequence (base_seed + i, n_steps);
+
+      if (report != NULL)
+        {
+          g_strdelimit (report, "\n", '|');
+          g_test_fail_printf ("model mismatch: %s | reproduce with THREADREF_MODEL_SEED=%u "
+                              "THREADREF_MODEL_ITERATIONS=1 THREADREF_MODEL_STEPS=%u",
+                              report, base_seed + i, n_steps * 4);
+          break;
+        }
+    }
+
+  g_test_message ("ran %" G_GUINT64_FORMAT " exit sequences; events checked at exit: "
+                  "fin %" G_GUINT64_FORMAT ", plain %" G_GUINT64_FORMAT ", ref %" G_GUINT64_FORMAT
+                  ", destroy %" G_GUINT64_FORMAT,
+                  stats.sequences, stats.events[EV_FIN], stats.events[EV_PLAIN],
+                  stats.events[EV_REF], stats.events[EV_DESTROY]);
 }
 
 static void
@@ -2399,6 +3083,7 @@ main (int   argc,
   graveyard = g_ptr_array_new ();
 
   g_test_add_func ("/threadref/model/random", test_model_random);
+  g_test_add_func ("/threadref/model/exit", test_model_exit);
   g_test_add_func ("/threadref/model/detects-mismatch", test_model_detects_mismatch);
 
   status = g_test_run ();

@@ -112,31 +112,34 @@ test_nonlocal_exit_in_thread_end (void)
   check_leave (LEAVE_PTHREAD_EXIT, FALSE);
 }
 
-/* A ref's callback and a plain function that exit the thread. */
+/* A ref's callback, or a plain function, that exits the thread. */
 typedef struct {
-  ThreadRef *ref;      /* the worker hands its reference over */
+  gboolean   plain_leaves;   /* else the ref's callback leaves */
+  ThreadRef *ref;            /* the worker hands its reference over */
   Counter    ref_calls;
   gint       plain_calls;
   Counter    older;
 } RefLeaveData;
 
 static void
-ref_leaves (ThreadRef *ref,
-            gpointer   p)
+ref_callback (ThreadRef *ref,
+              gpointer   p)
 {
   RefLeaveData *d = p;
 
   counter_ref_func (ref, &d->ref_calls);
-  pthread_exit (NULL);
+  if (!d->plain_leaves)
+    pthread_exit (NULL);
 }
 
 static void
-plain_leaves (gpointer p)
+plain_func (gpointer p)
 {
   RefLeaveData *d = p;
 
   d->plain_calls++;
-  test_g_thread_exit ();
+  if (d->plain_leaves)
+    test_g_thread_exit ();
 }
 
 static void
@@ -153,8 +156,16 @@ ref_leave_worker (gpointer p)
   RefLeaveData *d = p;
 
   g_object_unref (thread_finalize_new (counter_finalize_func, &d->older, counter_destroy));
-  thread_at_exit (plain_leaves, d, THREAD_AT_EXIT_DEFAULT);
-  d->ref = thread_ref_new (ref_leaves, d, ref_leave_data_destroy);
+  if (d->plain_leaves)
+    {
+      d->ref = thread_ref_new (ref_callback, d, ref_leave_data_destroy);
+      thread_at_exit (plain_func, d, THREAD_AT_EXIT_DEFAULT);
+    }
+  else
+    {
+      thread_at_exit (plain_func, d, THREAD_AT_EXIT_DEFAULT);
+      d->ref = thread_ref_new (ref_callback, d, ref_leave_data_destroy);
+    }
   thread_end_lifetime ();
   g_assert_not_reached ();
 }
@@ -162,24 +173,26 @@ ref_leave_worker (gpointer p)
 static void
 test_nonlocal_ref_and_plain (void)
 {
-  RefLeaveData d = { 0 };
-
-  g_test_summary ("A ref callback and a plain function that exit the thread: "
+  g_test_summary ("A ref callback, or a plain function, that exits the thread: "
                   "the ref's destroy notify runs and the reference it ran with "
-                  "is dropped, the plain node is freed, and the rest still runs");
+                  "is dropped, the plain node is freed, and the rest still runs "
+                  "in the thread's own end");
 
-  /* The ref's callback leaves; the plain one and the older finalizer run
-   * in the thread's own end; the plain one leaves again from there. */
-  run_in_thread (ref_leave_worker, &d);
+  for (guint plain_leaves = 0; plain_leaves < 2; plain_leaves++)
+    {
+      RefLeaveData d = { .plain_leaves = plain_leaves };
 
-  g_assert_cmpint (d.ref_calls.calls, ==, 1);
-  g_assert_cmpint (d.ref_calls.destroys, ==, 1);
-  g_assert_cmpint (G_OBJECT (d.ref)->ref_count, ==, 1);
-  g_assert_false (thread_ref_is_alive (d.ref));
-  g_object_unref (d.ref);
-  g_assert_cmpint (d.plain_calls, ==, 1);
-  g_assert_cmpint (d.older.calls, ==, 1);
-  g_assert_cmpint (d.older.destroys, ==, 1);
+      run_in_thread (ref_leave_worker, &d);
+
+      g_assert_cmpint (d.ref_calls.calls, ==, 1);
+      g_assert_cmpint (d.ref_calls.destroys, ==, 1);
+      g_assert_cmpint (G_OBJECT (d.ref)->ref_count, ==, 1);
+      g_assert_false (thread_ref_is_alive (d.ref));
+      g_object_unref (d.ref);
+      g_assert_cmpint (d.plain_calls, ==, 1);
+      g_assert_cmpint (d.older.calls, ==, 1);
+      g_assert_cmpint (d.older.destroys, ==, 1);
+    }
 }
 
 /* pthread_cancel() while a callback sleeps in a cancellation point. */
