@@ -5,15 +5,15 @@
  * Part 1, workers that retire: each worker thread of a pool keeps its own
  * log buffer, created the first time it handles a job, so jobs never
  * contend on a shared lock. Nobody tells the workers when they will be
- * retired: the pool owns them. A ThreadFinalize registered by each worker
+ * retired: the pool owns them. A ThreadRefFinalize registered by each worker
  * flushes and frees its buffer on that worker, as the worker ends. The main
- * thread watches every worker with a ThreadRef and waits for their ends with
- * thread_ref_wait().
+ * thread watches every worker with a ThreadRefRef and waits for their ends with
+ * threadref_ref_wait().
  *
  * Part 2, workers that are reused: a shared pool keeps its threads across
  * unrelated jobs, so "when the thread ends" may be never. Each job uses a
  * scratch buffer that a library would release "when the thread ends"; the
- * job runner calls thread_end_lifetime() after each job, so the scratch
+ * job runner calls threadref_end_lifetime() after each job, so the scratch
  * buffer is released there, on the worker, at the end of every job.
  *
  * The program exits with status 1 if anything was not released, or was
@@ -41,10 +41,10 @@ static GMutex state_lock;
 static guint logs_created;
 static guint logs_released;
 static guint logs_released_elsewhere;
-static GPtrArray *worker_refs;   /* ThreadRef per worker, kept by main */
+static GPtrArray *worker_refs;   /* ThreadRefRef per worker, kept by main */
 static gint64 start_time;
 
-/* The current worker's log. No destroy notify: the ThreadFinalize below
+/* The current worker's log. No destroy notify: the ThreadRefFinalize below
  * releases it, which unlike a GPrivate destructor also works at exit, in
  * order with everything else the thread registered, and tells others. */
 static GPrivate current_log;
@@ -79,12 +79,12 @@ worker_log_release (gpointer data)
 }
 
 static void
-worker_ended (ThreadRef *ref,
+worker_ended (ThreadRefRef *ref,
               gpointer   user_data)
 {
-  printf ("%8.1f ms  main's ThreadRef to %s fired on that worker: alive=%s\n",
+  printf ("%8.1f ms  main's ThreadRefRef to %s fired on that worker: alive=%s\n",
           elapsed_ms (), (const char *) user_data,
-          thread_ref_is_alive (ref) ? "yes" : "no");
+          threadref_ref_is_alive (ref) ? "yes" : "no");
 }
 
 static WorkerLog *
@@ -108,11 +108,11 @@ get_worker_log (void)
 
   /* Flush and free this buffer when this thread ends. The finalizer keeps
    * itself alive; we do not need to keep it. */
-  g_object_unref (thread_finalize_new (worker_log_release, log, NULL));
+  g_object_unref (threadref_finalize_new (worker_log_release, log, NULL));
 
   /* Let main watch this worker. */
   g_mutex_lock (&state_lock);
-  g_ptr_array_add (worker_refs, thread_ref_new (worker_ended, g_strdup (log->owner), g_free));
+  g_ptr_array_add (worker_refs, threadref_ref_new (worker_ended, g_strdup (log->owner), g_free));
   g_mutex_unlock (&state_lock);
 
   printf ("%8.1f ms  %s starts: created its log buffer\n", elapsed_ms (), log->owner);
@@ -167,13 +167,13 @@ run_job_then_end_lifetime (gpointer data,
   scratch->thread = self;
   /* What a library would do for a per-thread cache it hands out: release it
    * "when this thread ends". */
-  g_object_unref (thread_finalize_new (scratch_release, scratch, NULL));
+  g_object_unref (threadref_finalize_new (scratch_release, scratch, NULL));
 
   g_usleep (g_random_int_range (100, 1000));
 
   /* The job is done: end this worker's lifetime as far as threadref is
    * concerned. Everything registered during the job runs now, here. */
-  thread_end_lifetime ();
+  threadref_end_lifetime ();
   released = scratch->released;
   if (!released)
     g_atomic_int_inc (&scratch_late);
@@ -261,12 +261,12 @@ main (int   argc,
   g_mutex_lock (&state_lock);
   for (guint i = 0; i < worker_refs->len; i++)
     {
-      ThreadRef *ref = g_object_ref (worker_refs->pdata[i]);
+      ThreadRefRef *ref = g_object_ref (worker_refs->pdata[i]);
 
       g_mutex_unlock (&state_lock);
-      if (!thread_ref_wait (ref, 10 * G_USEC_PER_SEC))
+      if (!threadref_ref_wait (ref, 10 * G_USEC_PER_SEC))
         unfinished++;
-      alive += thread_ref_is_alive (ref);
+      alive += threadref_ref_is_alive (ref);
       g_object_unref (ref);
       g_mutex_lock (&state_lock);
     }

@@ -44,7 +44,7 @@ print_label (gpointer data)
 }
 
 static void
-print_ref_label (ThreadRef *ref,
+print_ref_label (ThreadRefRef *ref,
                  gpointer   data)
 {
   print_label (data);
@@ -54,13 +54,13 @@ static void
 fin (const char *label,
      gboolean    atexit_flag)
 {
-  ThreadFinalize *f = thread_finalize_new (print_label, (gpointer) label, NULL);
+  ThreadRefFinalize *f = threadref_finalize_new (print_label, (gpointer) label, NULL);
 
-  thread_finalize_set_atexit (f, atexit_flag);
+  threadref_finalize_set_atexit (f, atexit_flag);
   g_object_unref (f);
 }
 
-static ThreadRef *kept_refs[4];
+static ThreadRefRef *kept_refs[4];
 
 static void
 kept_ref (const char *label)
@@ -69,7 +69,7 @@ kept_ref (const char *label)
   for (guint i = 0; i < G_N_ELEMENTS (kept_refs); i++)
     if (g_atomic_pointer_compare_and_exchange (&kept_refs[i], NULL, (gpointer) 1))
       {
-        kept_refs[i] = thread_ref_new (print_ref_label, (gpointer) label, NULL);
+        kept_refs[i] = threadref_ref_new (print_ref_label, (gpointer) label, NULL);
         return;
       }
   g_assert_not_reached ();
@@ -108,8 +108,8 @@ register_on_main (void)
   kept_ref ("ref0");
   fin ("fin1", TRUE);
   fin ("fin2", FALSE);
-  thread_at_exit (print_label, "plain3", THREAD_AT_EXIT_DEFAULT);
-  thread_at_exit (print_label, "plain4", THREAD_AT_EXIT_THREAD_ONLY);
+  threadref_at_thread_exit (print_label, "plain3", THREADREF_AT_THREAD_EXIT_DEFAULT);
+  threadref_at_thread_exit (print_label, "plain4", THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
 }
 
 /* other-threads: a worker still runs at exit; only its atexit registrations
@@ -121,8 +121,8 @@ other_threads_worker (gpointer data)
   fin ("wA", TRUE);
   fin ("wB", FALSE);
   kept_ref ("wR");
-  thread_at_exit (print_label, "wP", THREAD_AT_EXIT_DEFAULT);
-  thread_at_exit (print_label, "wQ", THREAD_AT_EXIT_THREAD_ONLY);
+  threadref_at_thread_exit (print_label, "wP", THREADREF_AT_THREAD_EXIT_DEFAULT);
+  threadref_at_thread_exit (print_label, "wQ", THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
   set_step (1);
   block_forever ();
 }
@@ -179,7 +179,7 @@ exit_in_callback_worker (gpointer data)
 {
   worker_thread = pthread_self ();
   fin ("a", TRUE);
-  g_object_unref (thread_finalize_new (call_exit, "b", NULL));
+  g_object_unref (threadref_finalize_new (call_exit, "b", NULL));
   fin ("c", TRUE);
   return NULL;
 }
@@ -189,14 +189,14 @@ static void
 create_inner (gpointer data)
 {
   print_label (data);
-  g_object_unref (thread_finalize_new (print_label, g_strconcat (data, "-inner", NULL), g_free));
+  g_object_unref (threadref_finalize_new (print_label, g_strconcat (data, "-inner", NULL), g_free));
 }
 
 static gpointer
 nested_worker (gpointer data)
 {
   worker_thread = pthread_self ();
-  g_object_unref (thread_finalize_new (create_inner, "wouter", NULL));
+  g_object_unref (threadref_finalize_new (create_inner, "wouter", NULL));
   set_step (1);
   block_forever ();
 }
@@ -233,9 +233,9 @@ static gpointer
 pass_exit_worker (gpointer data)
 {
   worker_thread = pthread_self ();
-  g_object_unref (thread_finalize_new (print_label, "w1", print_destroy));
-  g_object_unref (thread_finalize_new (print_and_exit, "w2", NULL));
-  g_object_unref (thread_finalize_new (print_label, "w3", print_destroy));
+  g_object_unref (threadref_finalize_new (print_label, "w1", print_destroy));
+  g_object_unref (threadref_finalize_new (print_and_exit, "w2", NULL));
+  g_object_unref (threadref_finalize_new (print_label, "w3", print_destroy));
   set_step (1);
   block_forever ();
 }
@@ -256,11 +256,11 @@ ending_worker (gpointer data)
   gboolean end_on_purpose = GPOINTER_TO_INT (data);
 
   worker_thread = pthread_self ();
-  g_object_unref (thread_finalize_new (print_label, "older", print_destroy));
-  g_object_unref (thread_finalize_new (slow_callback, "slow", NULL));
+  g_object_unref (threadref_finalize_new (print_label, "older", print_destroy));
+  g_object_unref (threadref_finalize_new (slow_callback, "slow", NULL));
   if (end_on_purpose)
     {
-      thread_end_lifetime ();
+      threadref_end_lifetime ();
       block_forever ();
     }
   return NULL;
@@ -269,13 +269,13 @@ ending_worker (gpointer data)
 /* pass-creates-elsewhere: a finalizer run by the exit pass makes a finalizer
  * for a third thread; it is newer than everything still pending, so it runs
  * next. */
-static ThreadRef *worker_ref;
+static ThreadRefRef *worker_ref;
 
 static void
 make_on_worker (gpointer data)
 {
   print_label (data);
-  g_object_unref (thread_ref_watch_finalize (worker_ref, print_label, "made-on-W", NULL));
+  g_object_unref (threadref_ref_watch_finalize (worker_ref, print_label, "made-on-W", NULL));
 }
 
 static gpointer
@@ -287,14 +287,14 @@ pass_maker_worker (gpointer data)
     {
       worker2_thread = pthread_self ();
       wait_for_step (1);
-      g_object_unref (thread_finalize_new (make_on_worker, "maker", NULL));
+      g_object_unref (threadref_finalize_new (make_on_worker, "maker", NULL));
       set_step (2);
     }
   else
     {
       worker_thread = pthread_self ();
-      worker_ref = thread_ref_new (NULL, NULL, NULL);
-      g_object_unref (thread_finalize_new (print_label, "w-old", NULL));
+      worker_ref = threadref_ref_new (NULL, NULL, NULL);
+      g_object_unref (threadref_finalize_new (print_label, "w-old", NULL));
       set_step (1);
     }
   block_forever ();
@@ -313,8 +313,8 @@ busy_worker (gpointer data)
   worker_thread = pthread_self ();
   for (guint i = 0;; i++)
     {
-      g_object_unref (thread_finalize_new (count_run, NULL, NULL));
-      thread_at_exit (count_run, NULL, THREAD_AT_EXIT_DEFAULT);
+      g_object_unref (threadref_finalize_new (count_run, NULL, NULL));
+      threadref_at_thread_exit (count_run, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
       if (i == 1000)
         set_step (1);
       /* Some tens of thousands a second, so that a slow build's pass does
@@ -354,7 +354,7 @@ late_key_destroyed (void *data)
   if (round < 4)
     pthread_setspecific (late_key, GINT_TO_POINTER (round + 1));
   else
-    g_object_unref (thread_finalize_new (print_label, "dropped-fin", NULL));
+    g_object_unref (threadref_finalize_new (print_label, "dropped-fin", NULL));
 }
 
 static gpointer
@@ -436,7 +436,7 @@ main (int   argc,
     {
       g_thread_unref (g_thread_new ("W", nested_worker, NULL));
       wait_for_step (1);
-      g_object_unref (thread_finalize_new (create_inner, "outer", NULL));
+      g_object_unref (threadref_finalize_new (create_inner, "outer", NULL));
       return 0;
     }
   else if (strcmp (scenario, "underscore-exit") == 0)
@@ -451,9 +451,9 @@ main (int   argc,
     }
   else if (strcmp (scenario, "exit-in-exit-callback") == 0)
     {
-      g_object_unref (thread_finalize_new (print_label, "f1", print_destroy));
-      g_object_unref (thread_finalize_new (print_label, "f2", print_destroy));
-      g_object_unref (thread_finalize_new (print_and_exit, "f3", NULL));
+      g_object_unref (threadref_finalize_new (print_label, "f1", print_destroy));
+      g_object_unref (threadref_finalize_new (print_label, "f2", print_destroy));
+      g_object_unref (threadref_finalize_new (print_and_exit, "f3", NULL));
       return 0;
     }
   else if (strcmp (scenario, "exit-in-pass-callback") == 0)
@@ -485,7 +485,7 @@ main (int   argc,
     }
   else if (strcmp (scenario, "library-atexit") == 0)
     {
-      g_object_unref (thread_finalize_new (close_session, NULL, NULL));
+      g_object_unref (threadref_finalize_new (close_session, NULL, NULL));
       library_up = TRUE;
       atexit (library_cleanup);
       return 0;
@@ -494,7 +494,7 @@ main (int   argc,
     {
       /* threadref's key exists now, so this one is newer: its round-4
        * destructor runs after threadref's. */
-      g_object_unref (thread_ref_new (NULL, NULL, NULL));
+      g_object_unref (threadref_ref_new (NULL, NULL, NULL));
       pthread_key_create (&late_key, late_key_destroyed);
       g_thread_join (g_thread_new ("W", dropped_worker, NULL));
       return 0;

@@ -17,29 +17,29 @@ static void
 test_bad_input_ref (void)
 {
   GObject *other = g_object_new (G_TYPE_OBJECT, NULL);
-  ThreadFinalize *fin = thread_finalize_new (noop, NULL, NULL);
-  ThreadRef *ref = thread_ref_new (NULL, NULL, NULL);
+  ThreadRefFinalize *fin = threadref_finalize_new (noop, NULL, NULL);
+  ThreadRefRef *ref = threadref_ref_new (NULL, NULL, NULL);
   gpointer bad[] = { NULL, other, fin };
 
-  g_test_summary ("Every ThreadRef function given NULL or an instance of "
+  g_test_summary ("Every ThreadRefRef function given NULL or an instance of "
                   "another type warns and returns FALSE, NULL or 0");
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       EXPECT_CRITICAL ();
-      g_assert_false (thread_ref_is_alive (bad[i]));
+      g_assert_false (threadref_ref_is_alive (bad[i]));
       EXPECT_CRITICAL ();
-      g_assert_null (thread_ref_dup_thread (bad[i]));
+      g_assert_null (threadref_ref_dup_thread (bad[i]));
       EXPECT_CRITICAL ();
-      g_assert_cmpuint (thread_ref_hash (bad[i]), ==, 0);
+      g_assert_cmpuint (threadref_ref_hash (bad[i]), ==, 0);
       EXPECT_CRITICAL ();
-      g_assert_false (thread_ref_equal (bad[i], ref));
+      g_assert_false (threadref_ref_equal (bad[i], ref));
       EXPECT_CRITICAL ();
-      g_assert_false (thread_ref_equal (ref, bad[i]));
+      g_assert_false (threadref_ref_equal (ref, bad[i]));
       g_test_assert_expected_messages ();
     }
 
-  g_assert_true (thread_finalize_detach (fin));
+  g_assert_true (threadref_finalize_detach (fin));
   g_object_unref (fin);
   g_object_unref (ref);
   g_object_unref (other);
@@ -49,30 +49,30 @@ static void
 test_bad_input_finalize (void)
 {
   GObject *other = g_object_new (G_TYPE_OBJECT, NULL);
-  ThreadRef *ref = thread_ref_new (NULL, NULL, NULL);
+  ThreadRefRef *ref = threadref_ref_new (NULL, NULL, NULL);
   gpointer bad[] = { NULL, other, ref };
 
-  g_test_summary ("Every ThreadFinalize function given NULL, an instance of "
+  g_test_summary ("Every ThreadRefFinalize function given NULL, an instance of "
                   "another type, or a NULL func warns and returns safely");
 
   EXPECT_CRITICAL ();
-  g_assert_null (thread_finalize_new (NULL, NULL, NULL));
+  g_assert_null (threadref_finalize_new (NULL, NULL, NULL));
   g_test_assert_expected_messages ();
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       EXPECT_CRITICAL ();
-      g_assert_false (thread_finalize_is_alive (bad[i]));
+      g_assert_false (threadref_finalize_is_alive (bad[i]));
       EXPECT_CRITICAL ();
-      g_assert_false (thread_finalize_call (bad[i]));
+      g_assert_false (threadref_finalize_call (bad[i]));
       EXPECT_CRITICAL ();
-      g_assert_false (thread_finalize_detach (bad[i]));
+      g_assert_false (threadref_finalize_detach (bad[i]));
       EXPECT_CRITICAL ();
-      g_assert_null (thread_finalize_dup_thread (bad[i]));
+      g_assert_null (threadref_finalize_dup_thread (bad[i]));
       EXPECT_CRITICAL ();
-      g_assert_false (thread_finalize_get_atexit (bad[i]));
+      g_assert_false (threadref_finalize_get_atexit (bad[i]));
       EXPECT_CRITICAL ();
-      thread_finalize_set_atexit (bad[i], TRUE);
+      threadref_finalize_set_atexit (bad[i], TRUE);
       g_test_assert_expected_messages ();
     }
 
@@ -86,17 +86,17 @@ test_bad_input_at_exit (void)
   g_test_summary ("The plain path rejects a NULL function and a NULL handle");
 
   EXPECT_CRITICAL ();
-  thread_at_exit (NULL, NULL, THREAD_AT_EXIT_DEFAULT);
+  threadref_at_thread_exit (NULL, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
   EXPECT_CRITICAL ();
-  g_assert_null (thread_at_exit_add (NULL, NULL, THREAD_AT_EXIT_DEFAULT));
+  g_assert_null (threadref_at_thread_exit_add (NULL, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT));
   EXPECT_CRITICAL ();
-  g_assert_false (thread_at_exit_cancel (NULL));
+  g_assert_false (threadref_at_thread_exit_cancel (NULL));
   g_test_assert_expected_messages ();
 }
 
 /* Integer parameters at their limits. */
 typedef struct {
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   GMutex     mutex;
   GCond      cond;
   gint       stage;
@@ -108,7 +108,7 @@ held_main (gpointer data)
   Held *h = data;
 
   g_mutex_lock (&h->mutex);
-  h->ref = thread_ref_new (NULL, NULL, NULL);
+  h->ref = threadref_ref_new (NULL, NULL, NULL);
   h->stage = 1;
   g_cond_broadcast (&h->cond);
   while (h->stage < 2)
@@ -125,7 +125,7 @@ test_bad_input_integer_limits (void)
   static const gint64 short_timeouts[] = { 0, 1, 2, 1000 };
   Held h = { 0 };
   GThread *thread;
-  ThreadFinalize *fin;
+  ThreadRefFinalize *fin;
 
   g_test_summary ("Every integer parameter at its limits: waits with any "
                   "timeout (no overflow: the build with "
@@ -142,39 +142,39 @@ test_bad_input_integer_limits (void)
 
   /* A thread that runs: short timeouts expire. */
   for (guint i = 0; i < G_N_ELEMENTS (short_timeouts); i++)
-    g_assert_false (thread_ref_wait (h.ref, short_timeouts[i]));
+    g_assert_false (threadref_ref_wait (h.ref, short_timeouts[i]));
 
   /* The thread ends while a wait with the largest timeout waits. */
   g_mutex_lock (&h.mutex);
   h.stage = 2;
   g_cond_broadcast (&h.cond);
   g_mutex_unlock (&h.mutex);
-  g_assert_true (thread_ref_wait (h.ref, G_MAXINT64));
+  g_assert_true (threadref_ref_wait (h.ref, G_MAXINT64));
   g_thread_join (thread);
 
   /* An ended thread: every timeout returns TRUE at once. */
   for (guint i = 0; i < G_N_ELEMENTS (timeouts); i++)
-    g_assert_true (thread_ref_wait (h.ref, timeouts[i]));
+    g_assert_true (threadref_ref_wait (h.ref, timeouts[i]));
   g_object_unref (h.ref);
   g_mutex_clear (&h.mutex);
   g_cond_clear (&h.cond);
 
   /* Flags the plain path does not know. */
   EXPECT_CRITICAL ();
-  thread_at_exit (noop, NULL, (ThreadAtExitFlags) 0x2);
+  threadref_at_thread_exit (noop, NULL, (ThreadRefAtThreadExitFlags) 0x2);
   EXPECT_CRITICAL ();
-  g_assert_null (thread_at_exit_add (noop, NULL, (ThreadAtExitFlags) G_MAXUINT));
+  g_assert_null (threadref_at_thread_exit_add (noop, NULL, (ThreadRefAtThreadExitFlags) G_MAXUINT));
   g_test_assert_expected_messages ();
 
   /* Any non-zero gboolean is TRUE. */
-  fin = thread_finalize_new (noop, NULL, NULL);
-  thread_finalize_set_atexit (fin, FALSE);
-  thread_finalize_set_atexit (fin, G_MININT);
-  g_assert_true (thread_finalize_get_atexit (fin));
-  thread_finalize_set_atexit (fin, FALSE);
-  thread_finalize_set_atexit (fin, G_MAXINT);
-  g_assert_true (thread_finalize_get_atexit (fin));
-  g_assert_true (thread_finalize_detach (fin));
+  fin = threadref_finalize_new (noop, NULL, NULL);
+  threadref_finalize_set_atexit (fin, FALSE);
+  threadref_finalize_set_atexit (fin, G_MININT);
+  g_assert_true (threadref_finalize_get_atexit (fin));
+  threadref_finalize_set_atexit (fin, FALSE);
+  threadref_finalize_set_atexit (fin, G_MAXINT);
+  g_assert_true (threadref_finalize_get_atexit (fin));
+  g_assert_true (threadref_finalize_detach (fin));
   g_object_unref (fin);
 }
 

@@ -46,7 +46,7 @@ count_thrower_destroy (gpointer data)
 struct Worker
 {
   Log         log;
-  ThreadRef  *ref = nullptr;
+  ThreadRefRef  *ref = nullptr;
   bool        caught = false;
   bool        ref_alive_after_catch = true;
   std::string order_after_catch;
@@ -59,24 +59,24 @@ worker_main (gpointer data)
 {
   auto *w = static_cast<Worker *> (data);
 
-  w->ref = thread_ref_new (nullptr, nullptr, nullptr);
-  g_object_unref (thread_finalize_new (append_label, &w->older, nullptr));
-  g_object_unref (thread_finalize_new (throw_error, &w->log, count_thrower_destroy));
+  w->ref = threadref_ref_new (nullptr, nullptr, nullptr);
+  g_object_unref (threadref_finalize_new (append_label, &w->older, nullptr));
+  g_object_unref (threadref_finalize_new (throw_error, &w->log, count_thrower_destroy));
 
   try
     {
-      thread_end_lifetime ();
+      threadref_end_lifetime ();
     }
   catch (const std::runtime_error &)
     {
       w->caught = true;
     }
-  w->ref_alive_after_catch = thread_ref_is_alive (w->ref);
+  w->ref_alive_after_catch = threadref_ref_is_alive (w->ref);
   w->order_after_catch = w->log.order;
 
   /* A fresh lifetime: it ends first, then the interrupted one goes on. */
-  g_object_unref (thread_finalize_new (append_label, &w->newer, nullptr));
-  thread_end_lifetime ();
+  g_object_unref (threadref_finalize_new (append_label, &w->newer, nullptr));
+  threadref_end_lifetime ();
   return nullptr;
 }
 
@@ -86,7 +86,7 @@ test_exception_through_callback ()
   Worker w;
 
   g_test_summary ("A C++ exception from a finalizer unwinds through "
-                  "thread_end_lifetime() to its caller: the finalizer's "
+                  "threadref_end_lifetime() to its caller: the finalizer's "
                   "destroy notify runs on the way, and the rest of the "
                   "lifetime runs at the next end, after what is newer");
 
@@ -97,7 +97,7 @@ test_exception_through_callback ()
   g_assert_false (w.ref_alive_after_catch);
   g_assert_cmpstr (w.order_after_catch.c_str (), ==, "");
   g_assert_cmpstr (w.log.order.c_str (), ==, "newer older ");
-  g_assert_true (thread_ref_wait (w.ref, 0));
+  g_assert_true (threadref_ref_wait (w.ref, 0));
   g_object_unref (w.ref);
 }
 
@@ -106,12 +106,12 @@ uncaught_worker (gpointer data)
 {
   auto *w = static_cast<Worker *> (data);
 
-  w->ref = thread_ref_new (nullptr, nullptr, nullptr);
-  g_object_unref (thread_finalize_new (append_label, &w->older, nullptr));
-  g_object_unref (thread_finalize_new (throw_error, &w->log, count_thrower_destroy));
+  w->ref = threadref_ref_new (nullptr, nullptr, nullptr);
+  g_object_unref (threadref_finalize_new (append_label, &w->older, nullptr));
+  g_object_unref (threadref_finalize_new (throw_error, &w->log, count_thrower_destroy));
   try
     {
-      thread_end_lifetime ();
+      threadref_end_lifetime ();
     }
   catch (const std::runtime_error &)
     {
@@ -134,7 +134,7 @@ test_exception_then_thread_end ()
   g_assert_true (w.caught);
   g_assert_cmpint (w.log.thrower_destroys, ==, 1);
   g_assert_cmpstr (w.log.order.c_str (), ==, "older ");
-  g_assert_true (thread_ref_wait (w.ref, 0));
+  g_assert_true (threadref_ref_wait (w.ref, 0));
   g_object_unref (w.ref);
 }
 

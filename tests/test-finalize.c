@@ -1,4 +1,4 @@
-/* test-finalize.c: ThreadFinalize (rules 1-5)
+/* test-finalize.c: ThreadRefFinalize (rules 1-5)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,7 +9,7 @@
 
 typedef struct {
   Counter         counter;
-  ThreadFinalize *fin;       /* weak: the finalizer keeps itself alive */
+  ThreadRefFinalize *fin;       /* weak: the finalizer keeps itself alive */
   pthread_t       worker;
 } DropFixture;
 
@@ -17,7 +17,7 @@ static gpointer
 make_and_drop_finalizer (gpointer data)
 {
   DropFixture *f = data;
-  ThreadFinalize *fin = thread_finalize_new (counter_finalize_func, &f->counter, counter_destroy);
+  ThreadRefFinalize *fin = threadref_finalize_new (counter_finalize_func, &f->counter, counter_destroy);
 
   f->worker = pthread_self ();
   f->fin = fin;
@@ -26,7 +26,7 @@ make_and_drop_finalizer (gpointer data)
 
   /* Still alive with no reference of ours. */
   g_assert_nonnull (f->fin);
-  g_assert_true (thread_finalize_is_alive (f->fin));
+  g_assert_true (threadref_finalize_is_alive (f->fin));
   return NULL;
 }
 
@@ -48,7 +48,7 @@ test_finalize_keeps_itself_alive (void)
 
 typedef struct {
   Counter         counter;
-  ThreadFinalize *fin;
+  ThreadRefFinalize *fin;
 } HeldFixture;
 
 static void
@@ -56,7 +56,7 @@ make_finalizer (gpointer data)
 {
   HeldFixture *f = data;
 
-  f->fin = thread_finalize_new (counter_finalize_func, &f->counter, counter_destroy);
+  f->fin = threadref_finalize_new (counter_finalize_func, &f->counter, counter_destroy);
 }
 
 static void
@@ -70,24 +70,24 @@ test_finalize_call (void)
                   "from any thread; later calls and the thread's end do not");
 
   held_thread_start (&held, "finalize-worker", make_finalizer, &f);
-  g_assert_true (thread_finalize_is_alive (f.fin));
-  g_assert_true (thread_finalize_call (f.fin));
+  g_assert_true (threadref_finalize_is_alive (f.fin));
+  g_assert_true (threadref_finalize_call (f.fin));
   g_assert_cmpint (f.counter.calls, ==, 1);
   g_assert_cmpint (f.counter.destroys, ==, 1);
   g_assert_true (pthread_equal (f.counter.last_thread, pthread_self ()));
-  g_assert_false (thread_finalize_is_alive (f.fin));
-  g_assert_false (thread_finalize_call (f.fin));
-  g_assert_false (thread_finalize_detach (f.fin));
+  g_assert_false (threadref_finalize_is_alive (f.fin));
+  g_assert_false (threadref_finalize_call (f.fin));
+  g_assert_false (threadref_finalize_detach (f.fin));
 
   /* dup_thread is about the thread, which still runs. */
-  dup = thread_finalize_dup_thread (f.fin);
+  dup = threadref_finalize_dup_thread (f.fin);
   g_assert_true (dup == held.thread);
   g_thread_unref (dup);
 
   held_thread_finish (&held);
   g_assert_cmpint (f.counter.calls, ==, 1);
   g_assert_cmpint (f.counter.destroys, ==, 1);
-  g_assert_null (thread_finalize_dup_thread (f.fin));
+  g_assert_null (threadref_finalize_dup_thread (f.fin));
   g_object_unref (f.fin);
 }
 
@@ -101,12 +101,12 @@ test_finalize_detach (void)
                   "destroy notify runs then, once");
 
   held_thread_start (&held, "finalize-worker", make_finalizer, &f);
-  g_assert_true (thread_finalize_detach (f.fin));
+  g_assert_true (threadref_finalize_detach (f.fin));
   g_assert_cmpint (f.counter.calls, ==, 0);
   g_assert_cmpint (f.counter.destroys, ==, 1);
-  g_assert_false (thread_finalize_is_alive (f.fin));
-  g_assert_false (thread_finalize_detach (f.fin));
-  g_assert_false (thread_finalize_call (f.fin));
+  g_assert_false (threadref_finalize_is_alive (f.fin));
+  g_assert_false (threadref_finalize_detach (f.fin));
+  g_assert_false (threadref_finalize_call (f.fin));
 
   held_thread_finish (&held);
   g_assert_cmpint (f.counter.calls, ==, 0);
@@ -126,10 +126,10 @@ test_finalize_after_end (void)
   held_thread_start (&held, "finalize-worker", make_finalizer, &f);
   held_thread_finish (&held);
   g_assert_cmpint (f.counter.calls, ==, 1);
-  g_assert_false (thread_finalize_is_alive (f.fin));
-  g_assert_false (thread_finalize_call (f.fin));
-  g_assert_false (thread_finalize_detach (f.fin));
-  g_assert_null (thread_finalize_dup_thread (f.fin));
+  g_assert_false (threadref_finalize_is_alive (f.fin));
+  g_assert_false (threadref_finalize_call (f.fin));
+  g_assert_false (threadref_finalize_detach (f.fin));
+  g_assert_null (threadref_finalize_dup_thread (f.fin));
   g_assert_cmpint (f.counter.calls, ==, 1);
   g_assert_cmpint (f.counter.destroys, ==, 1);
   g_object_unref (f.fin);
@@ -151,7 +151,7 @@ noop (gpointer data)
 static void
 test_finalize_atexit_property (void)
 {
-  ThreadFinalize *fin = thread_finalize_new (noop, NULL, NULL);
+  ThreadRefFinalize *fin = threadref_finalize_new (noop, NULL, NULL);
   gint notifies = 0;
   gboolean value = FALSE;
 
@@ -160,23 +160,23 @@ test_finalize_atexit_property (void)
 
   g_signal_connect (fin, "notify::atexit", G_CALLBACK (count_notify), &notifies);
 
-  g_assert_true (thread_finalize_get_atexit (fin));
-  thread_finalize_set_atexit (fin, TRUE);
+  g_assert_true (threadref_finalize_get_atexit (fin));
+  threadref_finalize_set_atexit (fin, TRUE);
   g_assert_cmpint (notifies, ==, 0);
-  thread_finalize_set_atexit (fin, FALSE);
-  g_assert_false (thread_finalize_get_atexit (fin));
+  threadref_finalize_set_atexit (fin, FALSE);
+  g_assert_false (threadref_finalize_get_atexit (fin));
   g_assert_cmpint (notifies, ==, 1);
   g_object_set (fin, "atexit", TRUE, NULL);
   g_object_get (fin, "atexit", &value, NULL);
   g_assert_true (value);
   g_assert_cmpint (notifies, ==, 2);
 
-  g_assert_true (thread_finalize_detach (fin));
+  g_assert_true (threadref_finalize_detach (fin));
   g_object_unref (fin);
 }
 
 typedef struct {
-  ThreadFinalize *fin;
+  ThreadRefFinalize *fin;
   gboolean        alive_inside;
   gint            alive_notifies;
 } InsideData;
@@ -186,7 +186,7 @@ check_alive_inside (gpointer data)
 {
   InsideData *d = data;
 
-  d->alive_inside = thread_finalize_is_alive (d->fin);
+  d->alive_inside = threadref_finalize_is_alive (d->fin);
 }
 
 static void
@@ -197,9 +197,9 @@ test_finalize_alive_and_notify (void)
   g_test_summary ("A finalizer is dead while its function runs, and "
                   "notify::alive is emitted once when it dies");
 
-  d.fin = thread_finalize_new (check_alive_inside, &d, NULL);
+  d.fin = threadref_finalize_new (check_alive_inside, &d, NULL);
   g_signal_connect (d.fin, "notify::alive", G_CALLBACK (count_notify), &d.alive_notifies);
-  g_assert_true (thread_finalize_call (d.fin));
+  g_assert_true (threadref_finalize_call (d.fin));
   g_assert_false (d.alive_inside);
   g_assert_cmpint (d.alive_notifies, ==, 1);
   g_object_unref (d.fin);
@@ -208,23 +208,23 @@ test_finalize_alive_and_notify (void)
 static void
 test_finalize_bare_g_object_new (void)
 {
-  ThreadFinalize *fin;
-  ThreadRef *ref;
+  ThreadRefFinalize *fin;
+  ThreadRefRef *ref;
 
   g_test_summary ("g_object_new() without a function (as a language binding "
                   "might do) is a critical at once, and the finalizer is dead; "
                   "a ref made that way works, with no callback");
 
   g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL, "*needs a function*");
-  fin = g_object_new (THREAD_TYPE_FINALIZE, NULL);
+  fin = g_object_new (THREADREF_TYPE_FINALIZE, NULL);
   g_test_assert_expected_messages ();
-  g_assert_false (thread_finalize_is_alive (fin));
-  g_assert_false (thread_finalize_call (fin));
-  g_assert_false (thread_finalize_detach (fin));
+  g_assert_false (threadref_finalize_is_alive (fin));
+  g_assert_false (threadref_finalize_call (fin));
+  g_assert_false (threadref_finalize_detach (fin));
   g_object_unref (fin);
 
-  ref = g_object_new (THREAD_TYPE_REF, NULL);
-  g_assert_true (thread_ref_is_alive (ref));
+  ref = g_object_new (THREADREF_TYPE_REF, NULL);
+  g_assert_true (threadref_ref_is_alive (ref));
   g_object_unref (ref);
 }
 

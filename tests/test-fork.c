@@ -28,15 +28,15 @@ report (gpointer label)
 }
 
 static void
-report_ref (ThreadRef *ref,
+report_ref (ThreadRefRef *ref,
             gpointer   label)
 {
   report (label);
 }
 
 typedef struct {
-  ThreadRef      *ref;
-  ThreadFinalize *fin;
+  ThreadRefRef      *ref;
+  ThreadRefFinalize *fin;
   GMutex          mutex;
   GCond           cond;
   gint            stage;
@@ -47,9 +47,9 @@ worker_main (gpointer data)
 {
   Worker *w = data;
 
-  w->ref = thread_ref_new (report_ref, "worker-ref;", NULL);
-  w->fin = thread_finalize_new (report, "worker-fin;", NULL);
-  thread_at_exit (report, "worker-plain;", THREAD_AT_EXIT_DEFAULT);
+  w->ref = threadref_ref_new (report_ref, "worker-ref;", NULL);
+  w->fin = threadref_finalize_new (report, "worker-fin;", NULL);
+  threadref_at_thread_exit (report, "worker-plain;", THREADREF_AT_THREAD_EXIT_DEFAULT);
 
   g_mutex_lock (&w->mutex);
   w->stage = 1;
@@ -73,36 +73,36 @@ exec_true (void)
 static G_NORETURN void
 child_checks (Worker *w)
 {
-  ThreadRef *mine;
-  ThreadFinalize *fin;
+  ThreadRefRef *mine;
+  ThreadRefFinalize *fin;
 
   /* The worker does not exist here. */
-  if (thread_ref_is_alive (w->ref) || thread_ref_dup_thread (w->ref) != NULL)
+  if (threadref_ref_is_alive (w->ref) || threadref_ref_dup_thread (w->ref) != NULL)
     report ("BAD:worker-ref-alive;");
-  if (thread_finalize_is_alive (w->fin) || thread_finalize_call (w->fin) ||
-      thread_finalize_detach (w->fin))
+  if (threadref_finalize_is_alive (w->fin) || threadref_finalize_call (w->fin) ||
+      threadref_finalize_detach (w->fin))
     report ("BAD:worker-fin-alive;");
-  if (thread_ref_watch (w->ref, NULL, NULL, NULL) != NULL)
+  if (threadref_ref_watch (w->ref, NULL, NULL, NULL) != NULL)
     report ("BAD:watch-worker;");
   /* Dropping them takes the worker's (parent-side) lock: must not hang. */
   g_object_unref (w->ref);
   g_object_unref (w->fin);
 
   /* The forking thread works as before. */
-  mine = thread_ref_new (NULL, NULL, NULL);
-  if (!thread_ref_is_alive (mine))
+  mine = threadref_ref_new (NULL, NULL, NULL);
+  if (!threadref_ref_is_alive (mine))
     report ("BAD:own-ref-dead;");
-  fin = thread_finalize_new (report, "child-called;", NULL);
-  thread_finalize_call (fin);
+  fin = threadref_finalize_new (report, "child-called;", NULL);
+  threadref_finalize_call (fin);
   g_object_unref (fin);
-  g_object_unref (thread_finalize_new (report, "child-at-exit;", NULL));
+  g_object_unref (threadref_finalize_new (report, "child-at-exit;", NULL));
   g_object_unref (mine);
 
   /* What exit() runs: the child's own finalizer runs; the worker's never
    * do. Then exec: the worker's registrations stay allocated in the child
    * by design (freeing them could run nothing safely), which a leak checker
    * at exit would report. */
-  thread_run_atexit ();
+  threadref_run_atexit ();
   exec_true ();
 }
 
@@ -151,8 +151,8 @@ test_fork_other_threads_dead (void)
 
   /* In the parent, the worker's run as usual when it ends: they write to
    * a new pipe. */
-  g_assert_true (thread_ref_is_alive (w.ref));
-  g_assert_true (thread_finalize_detach (w.fin));
+  g_assert_true (threadref_ref_is_alive (w.ref));
+  g_assert_true (threadref_finalize_detach (w.fin));
   g_assert_cmpint (pipe (fds), ==, 0);
   report_fd = fds[1];
   g_mutex_lock (&w.mutex);
@@ -177,7 +177,7 @@ test_fork_other_threads_dead (void)
 /* Threads hammering the library while the test forks. */
 typedef struct {
   gint       stop;
-  ThreadRef *shared;   /* a ref to the hammering thread, dropped by children */
+  ThreadRefRef *shared;   /* a ref to the hammering thread, dropped by children */
   gint       ready;
 } Hammer;
 
@@ -191,7 +191,7 @@ hammer_main (gpointer data)
 {
   Hammer *h = data;
 
-  g_atomic_pointer_set (&h->shared, thread_ref_new (NULL, NULL, NULL));
+  g_atomic_pointer_set (&h->shared, threadref_ref_new (NULL, NULL, NULL));
   g_atomic_int_set (&h->ready, 1);
   /* Only the plain path: it takes threadref's locks and malloc's, which are
    * fork-safe. (GObject's own global locks, taken by g_object_new(), are
@@ -199,9 +199,9 @@ hammer_main (gpointer data)
    * thread can deadlock in GLib, whatever threadref does.) */
   while (!g_atomic_int_get (&h->stop))
     {
-      ThreadAtExit *handle = thread_at_exit_add (noop, NULL, THREAD_AT_EXIT_DEFAULT);
+      ThreadRefAtThreadExit *handle = threadref_at_thread_exit_add (noop, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
 
-      thread_at_exit_cancel (handle);
+      threadref_at_thread_exit_cancel (handle);
     }
   return NULL;
 }
@@ -229,18 +229,18 @@ test_fork_while_busy (void)
       g_assert_cmpint (pid, >=, 0);
       if (pid == 0)
         {
-          ThreadFinalize *fin;
+          ThreadRefFinalize *fin;
 
           alarm (10);   /* a deadlock kills the child: the test sees it */
           /* Touch the hammering thread's lifetime and our own. */
-          if (thread_ref_is_alive (h.shared))
+          if (threadref_ref_is_alive (h.shared))
             _exit (2);
-          if (thread_ref_watch (h.shared, NULL, NULL, NULL) != NULL)
+          if (threadref_ref_watch (h.shared, NULL, NULL, NULL) != NULL)
             _exit (3);
-          fin = thread_finalize_new (noop, NULL, NULL);
-          thread_finalize_call (fin);
+          fin = threadref_finalize_new (noop, NULL, NULL);
+          threadref_finalize_call (fin);
           g_object_unref (fin);
-          thread_end_lifetime ();
+          threadref_end_lifetime ();
           exec_true ();
         }
       g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
@@ -267,7 +267,7 @@ test_fork_while_busy (void)
 typedef struct {
   gint       stop;
   gint       ready;
-  ThreadRef *main_ref;   /* the waiting thread waits for the main thread */
+  ThreadRefRef *main_ref;   /* the waiting thread waits for the main thread */
 } EveryLock;
 
 static GDestroyNotify module_functions[] = {
@@ -276,7 +276,7 @@ static GDestroyNotify module_functions[] = {
   g_free,                                  /* libglib */
   (GDestroyNotify) g_object_unref,         /* libgobject */
   (GDestroyNotify) g_io_stream_close,      /* libgio */
-  (GDestroyNotify) thread_end_lifetime,    /* libthreadref */
+  (GDestroyNotify) threadref_end_lifetime,    /* libthreadref */
 };
 
 static gpointer
@@ -288,10 +288,10 @@ pin_hammer (gpointer data)
   for (guint i = 0; !g_atomic_int_get (&e->stop); i++)
     {
       /* Registered and cancelled at once: never run. */
-      ThreadAtExit *handle = thread_at_exit_add (module_functions[i % G_N_ELEMENTS (module_functions)],
-                                                 NULL, THREAD_AT_EXIT_THREAD_ONLY);
+      ThreadRefAtThreadExit *handle = threadref_at_thread_exit_add (module_functions[i % G_N_ELEMENTS (module_functions)],
+                                                 NULL, THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
 
-      thread_at_exit_cancel (handle);
+      threadref_at_thread_exit_cancel (handle);
     }
   return NULL;
 }
@@ -304,8 +304,8 @@ lifetime_hammer (gpointer data)
   g_atomic_int_inc (&e->ready);
   while (!g_atomic_int_get (&e->stop))
     {
-      thread_at_exit (noop, NULL, THREAD_AT_EXIT_DEFAULT);
-      thread_end_lifetime ();
+      threadref_at_thread_exit (noop, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
+      threadref_end_lifetime ();
     }
   return NULL;
 }
@@ -318,19 +318,19 @@ wait_hammer (gpointer data)
   g_atomic_int_inc (&e->ready);
   /* Waits for a thread that runs: each one times out. */
   while (!g_atomic_int_get (&e->stop))
-    g_assert_false (thread_ref_wait (e->main_ref, 100));
+    g_assert_false (threadref_ref_wait (e->main_ref, 100));
   return NULL;
 }
 
 #if !defined (__SANITIZE_THREAD__)
 /* In a child: a thread that runs, for the child to wait for. */
 static gint child_worker_ready;
-static ThreadRef *child_worker_ref;
+static ThreadRefRef *child_worker_ref;
 
 static G_NORETURN void *
 child_worker (void *data)
 {
-  child_worker_ref = thread_ref_new (NULL, NULL, NULL);
+  child_worker_ref = threadref_ref_new (NULL, NULL, NULL);
   g_atomic_int_set (&child_worker_ready, 1);
   for (;;)
     pause ();
@@ -348,7 +348,7 @@ test_fork_every_lock (void)
   g_test_summary ("fork() while other threads hold each lock of the library "
                   "in turn: no child deadlocks on any of them");
 
-  e.main_ref = thread_ref_new (NULL, NULL, NULL);
+  e.main_ref = threadref_ref_new (NULL, NULL, NULL);
   hammers[0] = g_thread_new ("pin-hammer", pin_hammer, &e);
   hammers[1] = g_thread_new ("pin-hammer", pin_hammer, &e);
   hammers[2] = g_thread_new ("lifetime-hammer", lifetime_hammer, &e);
@@ -366,7 +366,7 @@ test_fork_every_lock (void)
         {
           alarm (5);   /* a deadlock kills the child: the parent counts it */
           /* This thread's module cache misses: the pinning path. */
-          thread_at_exit_cancel (thread_at_exit_add ((GDestroyNotify) g_variant_unref, NULL, 0));
+          threadref_at_thread_exit_cancel (threadref_at_thread_exit_add ((GDestroyNotify) g_variant_unref, NULL, 0));
           /* The waits' lock, taken only by a wait for a thread that
            * runs: start one. (ThreadSanitizer cannot start threads in the
            * child of a multithreaded process.) */
@@ -377,13 +377,13 @@ test_fork_every_lock (void)
             pthread_create (&worker, NULL, child_worker, NULL);
             while (!g_atomic_int_get (&child_worker_ready))
               g_usleep (100);
-            if (thread_ref_wait (child_worker_ref, 1000))
+            if (threadref_ref_wait (child_worker_ref, 1000))
               _exit (3);
           }
 #endif
           /* The registry and its pool. */
-          thread_at_exit (noop, NULL, THREAD_AT_EXIT_DEFAULT);
-          thread_end_lifetime ();
+          threadref_at_thread_exit (noop, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
+          threadref_end_lifetime ();
           _exit (0);
         }
       g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);

@@ -1,4 +1,4 @@
-/* test-internal.c: what the anchors cost and when they go (reaches private
+/* test-internal.c: what lifetimes cost and when they go (reaches private
  * code)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -19,16 +19,16 @@ do_nothing (gpointer data)
 static gpointer
 register_one (gpointer data)
 {
-  *(ThreadRef **) data = thread_ref_new (NULL, NULL, NULL);
+  *(ThreadRefRef **) data = threadref_ref_new (NULL, NULL, NULL);
   return NULL;
 }
 
 static void
-test_internal_no_anchor_without_use (void)
+test_internal_no_lifetime_without_use (void)
 {
   guint before = threadref_registry_count ();
 
-  g_test_summary ("A thread that never registers creates no anchor");
+  g_test_summary ("A thread that never registers starts no lifetime");
 
   for (guint i = 0; i < 10; i++)
     run_in_thread (do_nothing, NULL);
@@ -36,17 +36,17 @@ test_internal_no_anchor_without_use (void)
 }
 
 static void
-test_internal_anchor_released (void)
+test_internal_lifetime_released (void)
 {
   guint before = threadref_registry_count ();
-  ThreadRef *ref = NULL;
+  ThreadRefRef *ref = NULL;
 
-  g_test_summary ("An ended thread's anchor lives exactly as long as a ref "
+  g_test_summary ("An ended lifetime stays allocated exactly as long as a ref "
                   "to it");
 
   run_in_thread (register_one, &ref);
   g_assert_cmpuint (threadref_registry_count (), ==, before + 1);
-  g_assert_false (thread_ref_is_alive (ref));
+  g_assert_false (threadref_ref_is_alive (ref));
   g_object_unref (ref);
   g_assert_cmpuint (threadref_registry_count (), ==, before);
 }
@@ -59,17 +59,17 @@ noop (gpointer data)
 static gpointer
 register_unheld (gpointer data)
 {
-  thread_at_exit (noop, NULL, THREAD_AT_EXIT_DEFAULT);
-  g_object_unref (thread_finalize_new (noop, NULL, NULL));
+  threadref_at_thread_exit (noop, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
+  g_object_unref (threadref_finalize_new (noop, NULL, NULL));
   return NULL;
 }
 
 static void
-test_internal_anchor_freed_at_end (void)
+test_internal_lifetime_freed_at_end (void)
 {
   guint before = threadref_registry_count ();
 
-  g_test_summary ("With nothing holding it, an anchor is freed when its "
+  g_test_summary ("With nothing holding it, a lifetime is released when its "
                   "thread ends");
 
   for (guint i = 0; i < 100; i++)
@@ -91,9 +91,9 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/threadref/internal/no-anchor-without-use", test_internal_no_anchor_without_use);
-  g_test_add_func ("/threadref/internal/anchor-released", test_internal_anchor_released);
-  g_test_add_func ("/threadref/internal/anchor-freed-at-end", test_internal_anchor_freed_at_end);
+  g_test_add_func ("/threadref/internal/no-lifetime-without-use", test_internal_no_lifetime_without_use);
+  g_test_add_func ("/threadref/internal/lifetime-released", test_internal_lifetime_released);
+  g_test_add_func ("/threadref/internal/lifetime-freed-at-end", test_internal_lifetime_freed_at_end);
   g_test_add_func ("/threadref/internal/node-size", test_internal_node_size);
 
   return g_test_run ();

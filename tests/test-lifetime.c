@@ -8,13 +8,13 @@
 
 #include "test-util.h"
 
-/* --- thread_end_lifetime() --------------------------------------------- */
+/* --- threadref_end_lifetime() --------------------------------------------- */
 
 typedef struct {
   OrderLog   log;
   OrderEntry entries[3];
-  ThreadRef *old_ref;
-  ThreadRef *new_ref;
+  ThreadRefRef *old_ref;
+  ThreadRefRef *new_ref;
   gboolean   old_alive_after;
   gboolean   new_alive_after;
   gboolean   equal;
@@ -26,16 +26,16 @@ end_lifetime_worker (gpointer data)
 {
   EndData *d = data;
 
-  d->old_ref = thread_ref_new (order_entry_ref_func, &d->entries[0], NULL);
-  g_object_unref (thread_finalize_new (order_entry_finalize_func, &d->entries[1], NULL));
+  d->old_ref = threadref_ref_new (order_entry_ref_func, &d->entries[0], NULL);
+  g_object_unref (threadref_finalize_new (order_entry_finalize_func, &d->entries[1], NULL));
 
-  thread_end_lifetime ();
+  threadref_end_lifetime ();
 
   d->log_after_end = g_strdup (d->log.log->str);
-  d->old_alive_after = thread_ref_is_alive (d->old_ref);
-  d->new_ref = thread_ref_new (order_entry_ref_func, &d->entries[2], NULL);
-  d->new_alive_after = thread_ref_is_alive (d->new_ref);
-  d->equal = thread_ref_equal (d->old_ref, d->new_ref);
+  d->old_alive_after = threadref_ref_is_alive (d->old_ref);
+  d->new_ref = threadref_ref_new (order_entry_ref_func, &d->entries[2], NULL);
+  d->new_alive_after = threadref_ref_is_alive (d->new_ref);
+  d->equal = threadref_ref_equal (d->old_ref, d->new_ref);
   return NULL;
 }
 
@@ -44,7 +44,7 @@ test_lifetime_end (void)
 {
   EndData d = { 0 };
 
-  g_test_summary ("thread_end_lifetime() runs the calling thread's refs and "
+  g_test_summary ("threadref_end_lifetime() runs the calling thread's refs and "
                   "finalizers now, newest first; later refs belong to a fresh "
                   "lifetime and run when the thread ends");
 
@@ -101,17 +101,17 @@ pool_job (gpointer data,
 {
   PoolData *pool = user_data;
   JobState *state = g_new0 (JobState, 1);
-  ThreadRef *job_ref;
+  ThreadRefRef *job_ref;
   char *worker_key;
 
   state->pool = pool;
   state->worker = pthread_self ();
-  g_object_unref (thread_finalize_new (job_cleanup, state, NULL));
-  job_ref = thread_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (job_cleanup, state, NULL));
+  job_ref = threadref_ref_new (NULL, NULL, NULL);
 
-  thread_end_lifetime ();
+  threadref_end_lifetime ();
 
-  if (!thread_ref_is_alive (job_ref))
+  if (!threadref_ref_is_alive (job_ref))
     g_atomic_int_inc (&pool->refs_dead_after_job);
   g_object_unref (job_ref);
 
@@ -129,7 +129,7 @@ test_lifetime_thread_pool (void)
   GThreadPool *thread_pool;
   guint n_jobs = 200;
 
-  g_test_summary ("A real GThreadPool whose jobs call thread_end_lifetime(): "
+  g_test_summary ("A real GThreadPool whose jobs call threadref_end_lifetime(): "
                   "every job's cleanup runs at the end of that job, on its "
                   "worker, while the workers are reused");
 
@@ -154,7 +154,7 @@ test_lifetime_thread_pool (void)
   g_mutex_clear (&pool.mutex);
 }
 
-/* thread_end_lifetime() from a callback of an ending lifetime. */
+/* threadref_end_lifetime() from a callback of an ending lifetime. */
 typedef struct {
   gint ran;
 } NestedEnd;
@@ -169,15 +169,15 @@ static void
 end_from_callback (gpointer data)
 {
   ((NestedEnd *) data)->ran++;
-  thread_end_lifetime ();
+  threadref_end_lifetime ();
 }
 
 static gpointer
 nested_end_worker (gpointer data)
 {
-  g_object_unref (thread_finalize_new (count_ran, data, NULL));
-  g_object_unref (thread_finalize_new (count_ran, data, NULL));
-  g_object_unref (thread_finalize_new (end_from_callback, data, NULL));
+  g_object_unref (threadref_finalize_new (count_ran, data, NULL));
+  g_object_unref (threadref_finalize_new (count_ran, data, NULL));
+  g_object_unref (threadref_finalize_new (end_from_callback, data, NULL));
   return NULL;
 }
 
@@ -186,17 +186,17 @@ test_lifetime_end_in_callback (void)
 {
   NestedEnd d = { 0 };
 
-  g_test_summary ("thread_end_lifetime() called by a callback while its "
+  g_test_summary ("threadref_end_lifetime() called by a callback while its "
                   "lifetime ends runs the rest once, without double runs");
 
   run_in_thread (nested_end_worker, &d);
   g_assert_cmpint (d.ran, ==, 3);
 }
 
-/* --- thread_ref_wait() and wait_async() -------------------------------- */
+/* --- threadref_ref_wait() and wait_async() -------------------------------- */
 
 typedef struct {
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   GMutex     mutex;
   GCond      cond;
   gint       stage;        /* 1: ref made; 2: may end */
@@ -218,8 +218,8 @@ wait_worker (gpointer data)
 {
   WaitData *d = data;
 
-  d->ref = thread_ref_new (NULL, NULL, NULL);
-  g_object_unref (thread_finalize_new (slow_cleanup, d, NULL));
+  d->ref = threadref_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (slow_cleanup, d, NULL));
 
   g_mutex_lock (&d->mutex);
   d->stage = 1;
@@ -230,7 +230,7 @@ wait_worker (gpointer data)
 
   if (d->end_lifetime_only)
     {
-      thread_end_lifetime ();
+      threadref_end_lifetime ();
       /* Stays alive a while longer: the wait must not need the thread to end. */
       g_usleep (200 * 1000);
     }
@@ -278,19 +278,19 @@ test_wait_blocking (void)
   GThread *thread = wait_start (&d);
   gint64 start;
 
-  g_test_summary ("thread_ref_wait() times out while the thread runs, and "
+  g_test_summary ("threadref_ref_wait() times out while the thread runs, and "
                   "returns TRUE once it ended and its callbacks returned");
 
-  g_assert_false (thread_ref_wait (d.ref, 0));
+  g_assert_false (threadref_ref_wait (d.ref, 0));
   start = g_get_monotonic_time ();
-  g_assert_false (thread_ref_wait (d.ref, 30 * 1000));
+  g_assert_false (threadref_ref_wait (d.ref, 30 * 1000));
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 30 * 1000);
 
   wait_let_end (&d);
-  g_assert_true (thread_ref_wait (d.ref, -1));
+  g_assert_true (threadref_ref_wait (d.ref, -1));
   /* The slow finalizer had returned: no join needed. */
   g_assert_cmpint (g_atomic_int_get (&d.slow_done), ==, 1);
-  g_assert_true (thread_ref_wait (d.ref, 0));
+  g_assert_true (threadref_ref_wait (d.ref, 0));
 
   wait_finish_test (&d, thread);
 }
@@ -301,11 +301,11 @@ test_wait_end_lifetime (void)
   WaitData d = { .end_lifetime_only = TRUE };
   GThread *thread = wait_start (&d);
 
-  g_test_summary ("thread_ref_wait() also returns when the lifetime ends "
+  g_test_summary ("threadref_ref_wait() also returns when the lifetime ends "
                   "while the thread keeps running");
 
   wait_let_end (&d);
-  g_assert_true (thread_ref_wait (d.ref, 5 * G_USEC_PER_SEC));
+  g_assert_true (threadref_ref_wait (d.ref, 5 * G_USEC_PER_SEC));
   g_assert_cmpint (g_atomic_int_get (&d.slow_done), ==, 1);
   wait_finish_test (&d, thread);
 }
@@ -313,12 +313,12 @@ test_wait_end_lifetime (void)
 static void
 test_wait_own_thread (void)
 {
-  ThreadRef *ref = thread_ref_new (NULL, NULL, NULL);
+  ThreadRefRef *ref = threadref_ref_new (NULL, NULL, NULL);
 
   g_test_summary ("Waiting on one's own thread is a critical and returns FALSE");
 
   g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL, "*calling thread*wait*forever*");
-  g_assert_false (thread_ref_wait (ref, 0));
+  g_assert_false (threadref_ref_wait (ref, 0));
   g_test_assert_expected_messages ();
   g_object_unref (ref);
 }
@@ -340,7 +340,7 @@ on_wait_done (GObject      *source,
 
   r->done = TRUE;
   r->callback_thread = g_thread_self ();
-  r->result = thread_ref_wait_finish (THREAD_REF (source), result, &r->error);
+  r->result = threadref_ref_wait_finish (THREADREF_REF (source), result, &r->error);
   g_main_loop_quit (r->loop);
 }
 
@@ -358,11 +358,11 @@ test_wait_async (void)
   GThread *thread = wait_start (&d);
   AsyncResultData r = { 0 };
 
-  g_test_summary ("thread_ref_wait_async() completes in the caller's main "
+  g_test_summary ("threadref_ref_wait_async() completes in the caller's main "
                   "context once the thread ended and its callbacks returned");
 
   r.loop = g_main_loop_new (NULL, FALSE);
-  thread_ref_wait_async (d.ref, NULL, on_wait_done, &r);
+  threadref_ref_wait_async (d.ref, NULL, on_wait_done, &r);
   g_assert_false (r.done);   /* never synchronously */
   g_timeout_add (10, let_end_later, &d);
   g_main_loop_run (r.loop);
@@ -375,7 +375,7 @@ test_wait_async (void)
 
   /* Already ended: still completes, still asynchronously. */
   r.done = FALSE;
-  thread_ref_wait_async (d.ref, NULL, on_wait_done, &r);
+  threadref_ref_wait_async (d.ref, NULL, on_wait_done, &r);
   g_assert_false (r.done);
   g_main_loop_run (r.loop);
   g_assert_true (r.result);
@@ -399,17 +399,17 @@ test_wait_async_cancel (void)
   AsyncResultData r = { 0 };
   GCancellable *cancellable = g_cancellable_new ();
 
-  g_test_summary ("Cancelling thread_ref_wait_async() completes it with "
+  g_test_summary ("Cancelling threadref_ref_wait_async() completes it with "
                   "G_IO_ERROR_CANCELLED while the thread still runs");
 
   r.loop = g_main_loop_new (NULL, FALSE);
-  thread_ref_wait_async (d.ref, cancellable, on_wait_done, &r);
+  threadref_ref_wait_async (d.ref, cancellable, on_wait_done, &r);
   g_timeout_add (10, cancel_later, cancellable);
   g_main_loop_run (r.loop);
 
   g_assert_false (r.result);
   g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_true (thread_ref_is_alive (d.ref));
+  g_assert_true (threadref_ref_is_alive (d.ref));
   g_clear_error (&r.error);
 
   wait_let_end (&d);
@@ -427,7 +427,7 @@ count_completion (GObject      *source,
   gint *counts = user_data;
   GError *error = NULL;
 
-  if (thread_ref_wait_finish (THREAD_REF (source), result, &error))
+  if (threadref_ref_wait_finish (THREADREF_REF (source), result, &error))
     counts[0]++;
   else
     {
@@ -452,8 +452,8 @@ test_wait_async_race (void)
       GThread *thread = wait_start (&d);
       GCancellable *cancellable = g_cancellable_new ();
 
-      thread_ref_wait_async (d.ref, cancellable, count_completion, counts);
-      thread_ref_wait_async (d.ref, NULL, count_completion, counts);
+      threadref_ref_wait_async (d.ref, cancellable, count_completion, counts);
+      threadref_ref_wait_async (d.ref, NULL, count_completion, counts);
       wait_let_end (&d);
       if (i % 2)
         g_cancellable_cancel (cancellable);
@@ -494,8 +494,8 @@ test_watch_other_thread (void)
 {
   WatchData w = { 0 };
   GThread *thread;
-  ThreadRef *watch;
-  ThreadFinalize *fin;
+  ThreadRefRef *watch;
+  ThreadRefFinalize *fin;
 
   g_test_summary ("A ref and a finalizer made from another thread for a "
                   "running thread run on that thread when it ends");
@@ -508,12 +508,12 @@ test_watch_other_thread (void)
     g_cond_wait (&w.wait.cond, &w.wait.mutex);
   g_mutex_unlock (&w.wait.mutex);
 
-  watch = thread_ref_watch (w.wait.ref, counter_ref_func, &w.ref_counter, counter_destroy);
-  fin = thread_ref_watch_finalize (w.wait.ref, counter_finalize_func, &w.fin_counter, counter_destroy);
+  watch = threadref_ref_watch (w.wait.ref, counter_ref_func, &w.ref_counter, counter_destroy);
+  fin = threadref_ref_watch_finalize (w.wait.ref, counter_finalize_func, &w.fin_counter, counter_destroy);
   g_assert_nonnull (watch);
   g_assert_nonnull (fin);
-  g_assert_true (thread_ref_equal (watch, w.wait.ref));
-  g_assert_true (thread_ref_is_alive (watch));
+  g_assert_true (threadref_ref_equal (watch, w.wait.ref));
+  g_assert_true (threadref_ref_is_alive (watch));
   g_object_unref (fin);
 
   wait_let_end (&w.wait);
@@ -524,11 +524,11 @@ test_watch_other_thread (void)
   g_assert_cmpint (w.fin_counter.calls, ==, 1);
   g_assert_true (pthread_equal (w.fin_counter.last_thread, w.worker));
   g_assert_cmpint (w.fin_counter.destroys, ==, 1);
-  g_assert_false (thread_ref_is_alive (watch));
+  g_assert_false (threadref_ref_is_alive (watch));
 
   /* Ended: nothing is made, the destroy notify runs at once. */
-  g_assert_null (thread_ref_watch (w.wait.ref, counter_ref_func, &w.ref_counter, counter_destroy));
-  g_assert_null (thread_ref_watch_finalize (w.wait.ref, counter_finalize_func, &w.fin_counter, counter_destroy));
+  g_assert_null (threadref_ref_watch (w.wait.ref, counter_ref_func, &w.ref_counter, counter_destroy));
+  g_assert_null (threadref_ref_watch_finalize (w.wait.ref, counter_finalize_func, &w.fin_counter, counter_destroy));
   g_assert_cmpint (w.ref_counter.calls, ==, 1);
   g_assert_cmpint (w.ref_counter.destroys, ==, 2);
   g_assert_cmpint (w.fin_counter.calls, ==, 1);
@@ -544,7 +544,7 @@ test_watch_other_thread (void)
 /* Watching racing the end: either NULL (destroy notify at once, func never)
  * or the function runs exactly once, on the watched thread. */
 typedef struct {
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   gint       ready;
   Counter    counter;
   pthread_t  worker;
@@ -556,7 +556,7 @@ watch_race_worker (gpointer data)
   WatchRace *r = data;
 
   r->worker = pthread_self ();
-  g_atomic_pointer_set (&r->ref, thread_ref_new (NULL, NULL, NULL));
+  g_atomic_pointer_set (&r->ref, threadref_ref_new (NULL, NULL, NULL));
   g_atomic_int_inc (&r->ready);
   while (g_atomic_int_get (&r->ready) < 2)
     g_thread_yield ();
@@ -577,15 +577,15 @@ test_watch_race (void)
     {
       WatchRace r = { 0 };
       GThread *thread = g_thread_new ("watched", watch_race_worker, &r);
-      ThreadFinalize *fin;
-      ThreadRef *ref;
+      ThreadRefFinalize *fin;
+      ThreadRefRef *ref;
 
       while ((ref = g_atomic_pointer_get (&r.ref)) == NULL)
         g_thread_yield ();
       g_atomic_int_inc (&r.ready);
       for (volatile guint spin = g_random_int_range (0, 5000); spin > 0; spin--)
         ;
-      fin = thread_ref_watch_finalize (ref, counter_finalize_func, &r.counter, counter_destroy);
+      fin = threadref_ref_watch_finalize (ref, counter_finalize_func, &r.counter, counter_destroy);
       g_thread_join (thread);
 
       if (fin == NULL)

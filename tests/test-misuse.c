@@ -14,13 +14,13 @@
 /* --- a ref's callback drops the last reference to that ref ------------- */
 
 typedef struct {
-  ThreadRef *ref;      /* the only reference, owned by the test */
+  ThreadRefRef *ref;      /* the only reference, owned by the test */
   gint       calls;
   gint       destroys;
 } SelfDrop;
 
 static void
-drop_own_ref (ThreadRef *ref,
+drop_own_ref (ThreadRefRef *ref,
               gpointer   data)
 {
   SelfDrop *d = data;
@@ -28,7 +28,7 @@ drop_own_ref (ThreadRef *ref,
   d->calls++;
   g_assert_true (ref == d->ref);
   g_clear_object (&d->ref);   /* the last reference but the library's own */
-  g_assert_false (thread_ref_is_alive (ref));   /* still valid here */
+  g_assert_false (threadref_ref_is_alive (ref));   /* still valid here */
 }
 
 static void
@@ -42,7 +42,7 @@ make_self_dropping_ref (gpointer data)
 {
   SelfDrop *d = data;
 
-  d->ref = thread_ref_new (drop_own_ref, d, self_drop_destroy);
+  d->ref = threadref_ref_new (drop_own_ref, d, self_drop_destroy);
   return NULL;
 }
 
@@ -64,10 +64,10 @@ test_misuse_drop_own_ref (void)
 /* --- finalizers that call, detach or drop other pending ones ------------ */
 
 typedef struct {
-  ThreadFinalize *victim_called;     /* pending, called by the first to run */
-  ThreadFinalize *victim_detached;   /* pending, detached by it */
-  ThreadRef      *victim_ref;        /* pending ref, its last reference dropped by it */
-  ThreadFinalize *self;              /* the finalizer that does all this */
+  ThreadRefFinalize *victim_called;     /* pending, called by the first to run */
+  ThreadRefFinalize *victim_detached;   /* pending, detached by it */
+  ThreadRefRef      *victim_ref;        /* pending ref, its last reference dropped by it */
+  ThreadRefFinalize *self;              /* the finalizer that does all this */
   gint            called_runs;
   gint            detached_runs;
   gint            ref_calls;
@@ -90,7 +90,7 @@ count_detached (gpointer data)
 }
 
 static void
-count_ref (ThreadRef *ref,
+count_ref (ThreadRefRef *ref,
            gpointer   data)
 {
   ((Meddler *) data)->ref_calls++;
@@ -108,9 +108,9 @@ meddle (gpointer data)
   Meddler *m = data;
 
   /* Calling the finalizer that is running now: it is no longer alive. */
-  m->self_call_result = thread_finalize_call (m->self);
-  m->call_result = thread_finalize_call (m->victim_called);
-  m->detach_result = thread_finalize_detach (m->victim_detached);
+  m->self_call_result = threadref_finalize_call (m->self);
+  m->call_result = threadref_finalize_call (m->victim_called);
+  m->detach_result = threadref_finalize_detach (m->victim_detached);
   g_clear_object (&m->victim_ref);
 }
 
@@ -120,10 +120,10 @@ make_meddlers (gpointer data)
   Meddler *m = data;
 
   /* Oldest first; the meddler is newest, so it runs first. */
-  m->victim_called = thread_finalize_new (count_called, m, count_destroy);
-  m->victim_detached = thread_finalize_new (count_detached, m, count_destroy);
-  m->victim_ref = thread_ref_new (count_ref, m, count_destroy);
-  m->self = thread_finalize_new (meddle, m, count_destroy);
+  m->victim_called = threadref_finalize_new (count_called, m, count_destroy);
+  m->victim_detached = threadref_finalize_new (count_detached, m, count_destroy);
+  m->victim_ref = threadref_ref_new (count_ref, m, count_destroy);
+  m->self = threadref_finalize_new (meddle, m, count_destroy);
   return NULL;
 }
 
@@ -160,7 +160,7 @@ typedef struct {
 } Maker;
 
 static void
-inner_ref_fired (ThreadRef *ref,
+inner_ref_fired (ThreadRefRef *ref,
                  gpointer   data)
 {
   ((Maker *) data)->inner_calls++;
@@ -176,13 +176,13 @@ make_refs_and_ask_glib (gpointer data)
    * one, but a valid one. */
   m->got_thread = (self != NULL);
   for (guint i = 0; i < 3; i++)
-    g_ptr_array_add (m->made, thread_ref_new (inner_ref_fired, m, NULL));
+    g_ptr_array_add (m->made, threadref_ref_new (inner_ref_fired, m, NULL));
 }
 
 static gpointer
 start_maker (gpointer data)
 {
-  g_object_unref (thread_finalize_new (make_refs_and_ask_glib, data, NULL));
+  g_object_unref (threadref_finalize_new (make_refs_and_ask_glib, data, NULL));
   return NULL;
 }
 
@@ -199,7 +199,7 @@ test_misuse_make_refs_in_callback (void)
   g_assert_true (m.got_thread);
   g_assert_cmpint (m.inner_calls, ==, 3);
   for (guint i = 0; i < m.made->len; i++)
-    g_assert_false (thread_ref_is_alive (m.made->pdata[i]));
+    g_assert_false (threadref_ref_is_alive (m.made->pdata[i]));
   g_ptr_array_unref (m.made);
 }
 
@@ -207,7 +207,7 @@ test_misuse_make_refs_in_callback (void)
 
 typedef struct {
   GMutex     lock;
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   gint       stage;
   GMutex     stage_mutex;
   GCond      stage_cond;
@@ -231,8 +231,8 @@ contended_worker (gpointer data)
 {
   Contended *c = data;
 
-  c->ref = thread_ref_new (NULL, NULL, NULL);
-  g_object_unref (thread_finalize_new (take_contended_lock, c, NULL));
+  c->ref = threadref_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (take_contended_lock, c, NULL));
 
   g_mutex_lock (&c->stage_mutex);
   c->stage = 1;
@@ -272,16 +272,16 @@ test_misuse_lock_held_by_waiter (void)
   /* The worker now ends and its finalizer blocks on c.lock. */
   while (!g_atomic_int_get (&c.entered))
     g_thread_yield ();
-  ended_while_locked = thread_ref_wait (c.ref, 100 * 1000);
+  ended_while_locked = threadref_ref_wait (c.ref, 100 * 1000);
   /* Meanwhile other threads still use the library freely. */
-  g_object_unref (thread_ref_new (NULL, NULL, NULL));
-  g_assert_false (thread_ref_is_alive (c.ref));   /* its end has begun */
+  g_object_unref (threadref_ref_new (NULL, NULL, NULL));
+  g_assert_false (threadref_ref_is_alive (c.ref));   /* its end has begun */
   g_mutex_unlock (&c.lock);
 
   g_thread_join (thread);
   g_assert_false (ended_while_locked);
   g_assert_true (c.callback_ran);
-  g_assert_true (thread_ref_wait (c.ref, 0));
+  g_assert_true (threadref_ref_wait (c.ref, 0));
 
   g_object_unref (c.ref);
   g_mutex_clear (&c.lock);
@@ -292,7 +292,7 @@ test_misuse_lock_held_by_waiter (void)
 /* --- a callback that blocks briefly while others wait ------------------- */
 
 typedef struct {
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   gint       slow_done;
   gint       waiters_ok;
   gint       ready;
@@ -310,8 +310,8 @@ slow_worker (gpointer data)
 {
   SlowEnd *s = data;
 
-  g_atomic_pointer_set (&s->ref, thread_ref_new (NULL, NULL, NULL));
-  g_object_unref (thread_finalize_new (slow_callback, s, NULL));
+  g_atomic_pointer_set (&s->ref, threadref_ref_new (NULL, NULL, NULL));
+  g_object_unref (threadref_finalize_new (slow_callback, s, NULL));
   while (g_atomic_int_get (&s->ready) < 3)
     g_thread_yield ();
   return NULL;
@@ -321,13 +321,13 @@ static gpointer
 slow_waiter (gpointer data)
 {
   SlowEnd *s = data;
-  ThreadRef *ref;
+  ThreadRefRef *ref;
 
   while ((ref = g_atomic_pointer_get (&s->ref)) == NULL)
     g_thread_yield ();
   g_atomic_int_inc (&s->ready);
   /* Must not return before the slow callback returned. */
-  if (thread_ref_wait (ref, -1) && g_atomic_int_get (&s->slow_done))
+  if (threadref_ref_wait (ref, -1) && g_atomic_int_get (&s->slow_done))
     g_atomic_int_inc (&s->waiters_ok);
   return NULL;
 }
@@ -355,7 +355,7 @@ test_misuse_slow_callback_waiters (void)
 /* --- disposed but not finalized objects --------------------------------- */
 
 static void
-never (ThreadRef *ref,
+never (ThreadRefRef *ref,
        gpointer   data)
 {
   g_assert_not_reached ();
@@ -364,26 +364,26 @@ never (ThreadRef *ref,
 static gpointer
 make_and_dispose (gpointer data)
 {
-  ThreadRef **out = data;
+  ThreadRefRef **out = data;
 
-  *out = thread_ref_new (never, NULL, NULL);
+  *out = threadref_ref_new (never, NULL, NULL);
   /* Someone runs dispose early (bindings and containers do). */
   g_object_run_dispose (G_OBJECT (*out));
-  g_assert_true (thread_ref_is_alive (*out));
+  g_assert_true (threadref_ref_is_alive (*out));
   return NULL;
 }
 
 static void
 test_misuse_run_dispose (void)
 {
-  ThreadRef *ref = NULL;
+  ThreadRefRef *ref = NULL;
 
   g_test_summary ("g_object_run_dispose() on a ref cancels it like a last "
                   "unref: it never fires, and the object still answers");
 
   run_in_thread (make_and_dispose, &ref);
-  g_assert_false (thread_ref_is_alive (ref));
-  g_assert_null (thread_ref_dup_thread (ref));
+  g_assert_false (threadref_ref_is_alive (ref));
+  g_assert_null (threadref_ref_dup_thread (ref));
   g_object_unref (ref);
 }
 

@@ -26,7 +26,7 @@
  * which callbacks, functions and destroy notifies run, in which order and
  * on which thread, what call/detach/cancel/watch return and what callbacks
  * see of their own object; afterwards, what is_alive, dup_thread,
- * get_atexit, wait (ref, 0) and thread_ref_equal/hash answer for every
+ * get_atexit, wait (ref, 0) and threadref_ref_equal/hash answer for every
  * object the controller holds. At the end of each sequence every destroy
  * notify must have run exactly once and nothing may be pending. The first
  * difference fails the test with the seed and the sequence, which is then
@@ -60,16 +60,16 @@
 /* --- What the sequences are made of ------------------------------------ */
 
 typedef enum {
-  REG_REF,            /* thread_ref_new() */
-  REG_FIN,            /* thread_finalize_new() */
-  REG_PLAIN,          /* thread_at_exit(): no handle */
-  REG_HANDLE,         /* thread_at_exit_add() */
-  REG_WATCH_REF,      /* thread_ref_watch() */
-  REG_WATCH_FIN,      /* thread_ref_watch_finalize() */
+  REG_REF,            /* threadref_ref_new() */
+  REG_FIN,            /* threadref_finalize_new() */
+  REG_PLAIN,          /* threadref_at_thread_exit(): no handle */
+  REG_HANDLE,         /* threadref_at_thread_exit_add() */
+  REG_WATCH_REF,      /* threadref_ref_watch() */
+  REG_WATCH_FIN,      /* threadref_ref_watch_finalize() */
   /* Only in a callback; they register nothing: */
-  REG_END_LIFETIME,   /* thread_end_lifetime() */
-  REG_CALL,           /* thread_finalize_call() on a held finalizer */
-  REG_DETACH,         /* thread_finalize_detach() on a held finalizer */
+  REG_END_LIFETIME,   /* threadref_end_lifetime() */
+  REG_CALL,           /* threadref_finalize_call() on a held finalizer */
+  REG_DETACH,         /* threadref_finalize_detach() on a held finalizer */
   REG_DROP,           /* g_object_unref() of a held ref or finalizer */
   REG_EXIT_THREAD,    /* g_thread_exit() or pthread_exit(), on a worker */
   REG_EXIT_PROCESS,   /* exit(): only in the last step of an exit sequence */
@@ -158,10 +158,10 @@ typedef enum {
   EV_FIN,        /* a finalizer's function ran */
   EV_PLAIN,      /* a plain registration's function ran */
   EV_DESTROY,    /* a destroy notify ran */
-  EV_CALL,       /* what thread_finalize_call() returned */
-  EV_DETACH,     /* what thread_finalize_detach() returned */
-  EV_CANCEL,     /* what thread_at_exit_cancel() returned */
-  EV_WATCH,      /* whether thread_ref_watch*() returned an object */
+  EV_CALL,       /* what threadref_finalize_call() returned */
+  EV_DETACH,     /* what threadref_finalize_detach() returned */
+  EV_CANCEL,     /* what threadref_at_thread_exit_cancel() returned */
+  EV_WATCH,      /* whether threadref_ref_watch*() returned an object */
 } EventKind;
 
 #define N_EVENT_KINDS (EV_WATCH + 1)
@@ -971,7 +971,7 @@ model_thread_exit (Model *m,
   t->alive = FALSE;
 }
 
-/* thread_end_lifetime() on a thread: ends its current lifetime. Called
+/* threadref_end_lifetime() on a thread: ends its current lifetime. Called
  * from a callback of the lifetime it is ending, it does nothing: the end
  * in progress goes on once the callback returns (no recursion). */
 static void
@@ -992,7 +992,7 @@ model_end_current (Model *m,
     }
 }
 
-/* thread_finalize_call() on a thread: the function runs there, if the
+/* threadref_finalize_call() on a thread: the function runs there, if the
  * finalizer is still pending. */
 static void
 model_op_call (Model *m,
@@ -1019,7 +1019,7 @@ model_op_call (Model *m,
     model_expect (m, EV_CALL, id, thread, was_live);
 }
 
-/* thread_finalize_detach(): the destroy notify runs before it returns. */
+/* threadref_finalize_detach(): the destroy notify runs before it returns. */
 static void
 model_op_detach (Model *m,
                  guint  id,
@@ -1479,11 +1479,11 @@ run_log (Run       *run,
 
 static void real_create (Run        *run,
                          const Spec *spec,
-                         ThreadRef  *watched);
+                         ThreadRefRef  *watched);
 
 static void
 real_children (RReg      *reg,
-               ThreadRef *ref)
+               ThreadRefRef *ref)
 {
   for (guint i = 0; i < reg->spec->n_children; i++)
     real_create (reg->run, reg->spec->children[i], ref);
@@ -1499,14 +1499,14 @@ reg_destroy (gpointer data)
 }
 
 static void
-reg_ref_callback (ThreadRef *ref,
+reg_ref_callback (ThreadRefRef *ref,
                   gpointer   data)
 {
   RReg *reg = data;
-  GThread *thread = thread_ref_dup_thread (ref);
+  GThread *thread = threadref_ref_dup_thread (ref);
   gint seen = 0;
 
-  if (thread_ref_is_alive (ref))
+  if (threadref_ref_is_alive (ref))
     seen |= SAW_ALIVE;
   if (thread != NULL)
     {
@@ -1525,16 +1525,16 @@ static void
 reg_fin_func (gpointer data)
 {
   RReg *reg = data;
-  ThreadFinalize *fin = reg->object;
+  ThreadRefFinalize *fin = reg->object;
   gint seen = 0;
 
   if (fin == NULL)
     seen |= SAW_NO_OBJECT;
   else
     {
-      GThread *thread = thread_finalize_dup_thread (fin);
+      GThread *thread = threadref_finalize_dup_thread (fin);
 
-      if (thread_finalize_is_alive (fin))
+      if (threadref_finalize_is_alive (fin))
         seen |= SAW_ALIVE;
       if (thread != NULL)
         {
@@ -1563,7 +1563,7 @@ reg_plain_func (gpointer data)
 
 static void
 real_keep_ref (RReg      *reg,
-               ThreadRef *ref)
+               ThreadRefRef *ref)
 {
   if (reg->spec->kept)
     {
@@ -1576,10 +1576,10 @@ real_keep_ref (RReg      *reg,
 
 static void
 real_keep_fin (RReg           *reg,
-               ThreadFinalize *fin)
+               ThreadRefFinalize *fin)
 {
   if (!reg->spec->atexit)
-    thread_finalize_set_atexit (fin, FALSE);
+    threadref_finalize_set_atexit (fin, FALSE);
 
   /* Kept for its function's checks even when dropped: a pending finalizer
    * keeps itself alive. */
@@ -1596,7 +1596,7 @@ real_drop (RReg *reg)
 
   reg->held = FALSE;
   /* A pending finalizer lives on, and its function still checks it. */
-  if (!reg_kind_is_fin (reg->spec->kind) || !thread_finalize_is_alive (object))
+  if (!reg_kind_is_fin (reg->spec->kind) || !threadref_finalize_is_alive (object))
     reg->object = NULL;
   g_object_unref (object);
 }
@@ -1606,68 +1606,68 @@ real_drop (RReg *reg)
 static void
 real_create (Run        *run,
              const Spec *spec,
-             ThreadRef  *watched)
+             ThreadRefRef  *watched)
 {
   RReg *reg = run_reg (run, spec->id);
   RReg *target = run_reg (run, spec->target);
   GDestroyNotify destroy = spec->no_destroy ? NULL : reg_destroy;
-  ThreadRefFunc callback = spec->no_callback ? NULL : reg_ref_callback;
-  ThreadAtExitFlags flags = spec->atexit ? THREAD_AT_EXIT_DEFAULT : THREAD_AT_EXIT_THREAD_ONLY;
-  ThreadRef *ref;
-  ThreadFinalize *fin;
-  ThreadAtExit *handle;
+  ThreadRefRefFunc callback = spec->no_callback ? NULL : reg_ref_callback;
+  ThreadRefAtThreadExitFlags flags = spec->atexit ? THREADREF_AT_THREAD_EXIT_DEFAULT : THREADREF_AT_THREAD_EXIT_THREAD_ONLY;
+  ThreadRefRef *ref;
+  ThreadRefFinalize *fin;
+  ThreadRefAtThreadExit *handle;
 
   switch (spec->kind)
     {
     case REG_REF:
-      real_keep_ref (reg, thread_ref_new (callback, reg, destroy));
+      real_keep_ref (reg, threadref_ref_new (callback, reg, destroy));
       break;
 
     case REG_WATCH_REF:
-      ref = thread_ref_watch (watched, callback, reg, destroy);
+      ref = threadref_ref_watch (watched, callback, reg, destroy);
       run_log (run, EV_WATCH, spec->id, ref != NULL);
       if (ref != NULL)
         real_keep_ref (reg, ref);
       break;
 
     case REG_FIN:
-      real_keep_fin (reg, thread_finalize_new (reg_fin_func, reg, destroy));
+      real_keep_fin (reg, threadref_finalize_new (reg_fin_func, reg, destroy));
       break;
 
     case REG_WATCH_FIN:
-      fin = thread_ref_watch_finalize (watched, reg_fin_func, reg, destroy);
+      fin = threadref_ref_watch_finalize (watched, reg_fin_func, reg, destroy);
       run_log (run, EV_WATCH, spec->id, fin != NULL);
       if (fin != NULL)
         real_keep_fin (reg, fin);
       break;
 
     case REG_PLAIN:
-      thread_at_exit (reg_plain_func, reg, flags);
+      threadref_at_thread_exit (reg_plain_func, reg, flags);
       break;
 
     case REG_HANDLE:
-      handle = thread_at_exit_add (reg_plain_func, reg, flags);
+      handle = threadref_at_thread_exit_add (reg_plain_func, reg, flags);
       if (spec->kept)
         {
           reg->object = handle;
           reg->held = TRUE;
         }
       else
-        run_log (run, EV_CANCEL, spec->id, thread_at_exit_cancel (handle));
+        run_log (run, EV_CANCEL, spec->id, threadref_at_thread_exit_cancel (handle));
       break;
 
     case REG_END_LIFETIME:
-      thread_end_lifetime ();
+      threadref_end_lifetime ();
       break;
 
     case REG_CALL:
       if (target != NULL && target->held)
-        run_log (run, EV_CALL, spec->target, thread_finalize_call (target->object));
+        run_log (run, EV_CALL, spec->target, threadref_finalize_call (target->object));
       break;
 
     case REG_DETACH:
       if (target != NULL && target->held)
-        run_log (run, EV_DETACH, spec->target, thread_finalize_detach (target->object));
+        run_log (run, EV_DETACH, spec->target, threadref_finalize_detach (target->object));
       break;
 
     case REG_DROP:
@@ -1707,16 +1707,16 @@ real_execute (Run        *run,
       break;
 
     case OP_CALL:
-      run_log (run, EV_CALL, step->target, thread_finalize_call (target->object));
+      run_log (run, EV_CALL, step->target, threadref_finalize_call (target->object));
       break;
 
     case OP_DETACH:
-      run_log (run, EV_DETACH, step->target, thread_finalize_detach (target->object));
+      run_log (run, EV_DETACH, step->target, threadref_finalize_detach (target->object));
       break;
 
     case OP_CANCEL:
       target->held = FALSE;
-      run_log (run, EV_CANCEL, step->target, thread_at_exit_cancel (target->object));
+      run_log (run, EV_CANCEL, step->target, threadref_at_thread_exit_cancel (target->object));
       target->object = NULL;
       break;
 
@@ -1725,19 +1725,19 @@ real_execute (Run        *run,
       break;
 
     case OP_SET_ATEXIT:
-      thread_finalize_set_atexit (target->object, step->flag);
+      threadref_finalize_set_atexit (target->object, step->flag);
       break;
 
     case OP_END_LIFETIME:
-      thread_end_lifetime ();
+      threadref_end_lifetime ();
       break;
 
     case OP_EXIT:
       real_create (run, step->spec, NULL);
       if (step->flag)
-        thread_finalize_call (run_reg (run, step->spec->id)->object);
+        threadref_finalize_call (run_reg (run, step->spec->id)->object);
       else
-        thread_end_lifetime ();
+        threadref_end_lifetime ();
       break;
 
     case OP_SPAWN:
@@ -2137,14 +2137,14 @@ run_check_queries (Run *run)
         {
           /* A ref is about the lifetime. */
           expect_alive = lifetime->state == LIFETIME_ALIVE;
-          alive = thread_ref_is_alive (real->object);
-          thread = thread_ref_dup_thread (real->object);
+          alive = threadref_ref_is_alive (real->object);
+          thread = threadref_ref_dup_thread (real->object);
           g_array_append_val (refs, id);
           /* wait() with no time only looks; on one's own lifetime it is a
            * programming error. */
           expect_ended = lifetime->state == LIFETIME_ENDED;
           if (lifetime->thread != 0 || expect_ended)
-            ended = thread_ref_wait (real->object, 0);
+            ended = threadref_ref_wait (real->object, 0);
           else
             ended = expect_ended;
         }
@@ -2153,9 +2153,9 @@ run_check_queries (Run *run)
           /* A finalizer is alive until it ran or was detached; its thread
            * is the lifetime's, while that runs. */
           expect_alive = reg->live;
-          alive = thread_finalize_is_alive (real->object);
-          thread = thread_finalize_dup_thread (real->object);
-          at_exit = thread_finalize_get_atexit (real->object);
+          alive = threadref_finalize_is_alive (real->object);
+          thread = threadref_finalize_dup_thread (real->object);
+          at_exit = threadref_finalize_get_atexit (real->object);
         }
       stats.queries++;
 
@@ -2188,13 +2188,13 @@ run_check_queries (Run *run)
         gpointer ref_a = run_reg (run, a)->object;
         gpointer ref_b = run_reg (run, b)->object;
         gboolean expect_equal = model_reg (m, a)->lifetime == model_reg (m, b)->lifetime;
-        gboolean equal = thread_ref_equal (ref_a, ref_b);
+        gboolean equal = threadref_ref_equal (ref_a, ref_b);
 
         stats.queries++;
         if (equal != expect_equal ||
-            (equal && thread_ref_hash (ref_a) != thread_ref_hash (ref_b)))
-          run_fail (run, "thread_ref_equal (#%u, #%u) = %d, hash %u/%u; model: lifetimes L%d, L%d",
-                    a, b, equal, thread_ref_hash (ref_a), thread_ref_hash (ref_b),
+            (equal && threadref_ref_hash (ref_a) != threadref_ref_hash (ref_b)))
+          run_fail (run, "threadref_ref_equal (#%u, #%u) = %d, hash %u/%u; model: lifetimes L%d, L%d",
+                    a, b, equal, threadref_ref_hash (ref_a), threadref_ref_hash (ref_b),
                     model_reg (m, a)->lifetime, model_reg (m, b)->lifetime);
       }
 
@@ -2403,7 +2403,7 @@ run_emergency_cleanup (Run *run)
     if (g_ptr_array_index (run->workers, t) != NULL)
       worker_end (run, t, FALSE);
 
-  thread_end_lifetime ();
+  threadref_end_lifetime ();
 
   for (guint id = 1; id < run->regs->len; id++)
     {
@@ -2413,7 +2413,7 @@ run_emergency_cleanup (Run *run)
         continue;
       reg->held = FALSE;
       if (reg->spec->kind == REG_HANDLE)
-        thread_at_exit_cancel (reg->object);
+        threadref_at_thread_exit_cancel (reg->object);
       else
         g_object_unref (reg->object);
       reg->object = NULL;

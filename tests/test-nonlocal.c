@@ -20,8 +20,8 @@ typedef enum {
 
 typedef struct {
   LeaveHow   how;
-  gboolean   end_on_purpose;   /* thread_end_lifetime() rather than return */
-  ThreadRef *ref;              /* to the worker, made first (oldest) */
+  gboolean   end_on_purpose;   /* threadref_end_lifetime() rather than return */
+  ThreadRefRef *ref;              /* to the worker, made first (oldest) */
   Counter    older;            /* a finalizer older than the leaving one */
   Counter    older_plain;
   Counter    leaving;          /* the finalizer that leaves */
@@ -54,13 +54,13 @@ leave_worker (gpointer p)
 {
   LeaveData *d = p;
 
-  d->ref = thread_ref_new (NULL, NULL, NULL);
-  g_object_unref (thread_finalize_new (counter_finalize_func, &d->older, counter_destroy));
-  thread_at_exit (counter_finalize_func, &d->older_plain, THREAD_AT_EXIT_DEFAULT);
-  g_object_unref (thread_finalize_new (leave_thread, d, leave_data_destroy));
+  d->ref = threadref_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (counter_finalize_func, &d->older, counter_destroy));
+  threadref_at_thread_exit (counter_finalize_func, &d->older_plain, THREADREF_AT_THREAD_EXIT_DEFAULT);
+  g_object_unref (threadref_finalize_new (leave_thread, d, leave_data_destroy));
   if (d->end_on_purpose)
     {
-      thread_end_lifetime ();
+      threadref_end_lifetime ();
       d->after_leave++;
     }
   return NULL;
@@ -82,15 +82,15 @@ check_leave (LeaveHow how,
   g_assert_cmpint (d.older.calls, ==, 1);
   g_assert_cmpint (d.older.destroys, ==, 1);
   g_assert_cmpint (d.older_plain.calls, ==, 1);
-  g_assert_true (thread_ref_wait (d.ref, G_USEC_PER_SEC));
-  g_assert_false (thread_ref_is_alive (d.ref));
+  g_assert_true (threadref_ref_wait (d.ref, G_USEC_PER_SEC));
+  g_assert_false (threadref_ref_is_alive (d.ref));
   g_object_unref (d.ref);
 }
 
 static void
 test_nonlocal_g_thread_exit_in_end_lifetime (void)
 {
-  g_test_summary ("g_thread_exit() in a callback run by thread_end_lifetime(): "
+  g_test_summary ("g_thread_exit() in a callback run by threadref_end_lifetime(): "
                   "the older ones still run, with their destroy notifies, and "
                   "the lifetime ends");
   check_leave (LEAVE_G_THREAD_EXIT, TRUE);
@@ -99,7 +99,7 @@ test_nonlocal_g_thread_exit_in_end_lifetime (void)
 static void
 test_nonlocal_pthread_exit_in_end_lifetime (void)
 {
-  g_test_summary ("pthread_exit() in a callback run by thread_end_lifetime()");
+  g_test_summary ("pthread_exit() in a callback run by threadref_end_lifetime()");
   check_leave (LEAVE_PTHREAD_EXIT, TRUE);
 }
 
@@ -115,14 +115,14 @@ test_nonlocal_exit_in_thread_end (void)
 /* A ref's callback, or a plain function, that exits the thread. */
 typedef struct {
   gboolean   plain_leaves;   /* else the ref's callback leaves */
-  ThreadRef *ref;            /* the worker hands its reference over */
+  ThreadRefRef *ref;            /* the worker hands its reference over */
   Counter    ref_calls;
   gint       plain_calls;
   Counter    older;
 } RefLeaveData;
 
 static void
-ref_callback (ThreadRef *ref,
+ref_callback (ThreadRefRef *ref,
               gpointer   p)
 {
   RefLeaveData *d = p;
@@ -155,18 +155,18 @@ ref_leave_worker (gpointer p)
 {
   RefLeaveData *d = p;
 
-  g_object_unref (thread_finalize_new (counter_finalize_func, &d->older, counter_destroy));
+  g_object_unref (threadref_finalize_new (counter_finalize_func, &d->older, counter_destroy));
   if (d->plain_leaves)
     {
-      d->ref = thread_ref_new (ref_callback, d, ref_leave_data_destroy);
-      thread_at_exit (plain_func, d, THREAD_AT_EXIT_DEFAULT);
+      d->ref = threadref_ref_new (ref_callback, d, ref_leave_data_destroy);
+      threadref_at_thread_exit (plain_func, d, THREADREF_AT_THREAD_EXIT_DEFAULT);
     }
   else
     {
-      thread_at_exit (plain_func, d, THREAD_AT_EXIT_DEFAULT);
-      d->ref = thread_ref_new (ref_callback, d, ref_leave_data_destroy);
+      threadref_at_thread_exit (plain_func, d, THREADREF_AT_THREAD_EXIT_DEFAULT);
+      d->ref = threadref_ref_new (ref_callback, d, ref_leave_data_destroy);
     }
-  thread_end_lifetime ();
+  threadref_end_lifetime ();
   g_assert_not_reached ();
 }
 
@@ -187,7 +187,7 @@ test_nonlocal_ref_and_plain (void)
       g_assert_cmpint (d.ref_calls.calls, ==, 1);
       g_assert_cmpint (d.ref_calls.destroys, ==, 1);
       g_assert_cmpint (G_OBJECT (d.ref)->ref_count, ==, 1);
-      g_assert_false (thread_ref_is_alive (d.ref));
+      g_assert_false (threadref_ref_is_alive (d.ref));
       g_object_unref (d.ref);
       g_assert_cmpint (d.plain_calls, ==, 1);
       g_assert_cmpint (d.older.calls, ==, 1);
@@ -197,7 +197,7 @@ test_nonlocal_ref_and_plain (void)
 
 /* pthread_cancel() while a callback sleeps in a cancellation point. */
 typedef struct {
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   gint       in_slow;
   Counter    older;
   Counter    slow;
@@ -227,10 +227,10 @@ cancel_worker (void *p)
 {
   CancelData *d = p;
 
-  d->ref = thread_ref_new (NULL, NULL, NULL);
-  g_object_unref (thread_finalize_new (counter_finalize_func, &d->older, counter_destroy));
-  g_object_unref (thread_finalize_new (slow_callback, d, cancel_data_destroy));
-  thread_end_lifetime ();
+  d->ref = threadref_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (counter_finalize_func, &d->older, counter_destroy));
+  g_object_unref (threadref_finalize_new (slow_callback, d, cancel_data_destroy));
+  threadref_end_lifetime ();
   for (;;)
     g_usleep (1000);
 }
@@ -255,7 +255,7 @@ test_nonlocal_cancel_in_callback (void)
   g_assert_cmpint (d.slow.destroys, ==, 1);
   g_assert_cmpint (d.older.calls, ==, 1);
   g_assert_cmpint (d.older.destroys, ==, 1);
-  g_assert_true (thread_ref_wait (d.ref, G_USEC_PER_SEC));
+  g_assert_true (threadref_ref_wait (d.ref, G_USEC_PER_SEC));
   g_object_unref (d.ref);
 }
 
@@ -268,17 +268,17 @@ static void
 end_from_callback (gpointer p)
 {
   (*(gint *) p)++;
-  thread_end_lifetime ();
+  threadref_end_lifetime ();
 }
 
 static void *
 deep_worker (void *p)
 {
   for (guint i = 0; i < DEEP_COUNT; i++)
-    thread_at_exit (end_from_callback, p, THREAD_AT_EXIT_DEFAULT);
+    threadref_at_thread_exit (end_from_callback, p, THREADREF_AT_THREAD_EXIT_DEFAULT);
   for (guint i = 0; i < 100; i++)
-    g_object_unref (thread_finalize_new (end_from_callback, p, NULL));
-  thread_end_lifetime ();
+    g_object_unref (threadref_finalize_new (end_from_callback, p, NULL));
+  threadref_end_lifetime ();
   return NULL;
 }
 
@@ -305,13 +305,13 @@ static void
 register_again (gpointer p)
 {
   (*(guint *) p)++;
-  thread_at_exit (register_again, p, THREAD_AT_EXIT_DEFAULT);
+  threadref_at_thread_exit (register_again, p, THREADREF_AT_THREAD_EXIT_DEFAULT);
 }
 
 static gpointer
 runaway_worker (gpointer p)
 {
-  thread_at_exit (register_again, p, THREAD_AT_EXIT_DEFAULT);
+  threadref_at_thread_exit (register_again, p, THREADREF_AT_THREAD_EXIT_DEFAULT);
   return NULL;
 }
 

@@ -18,24 +18,24 @@ static gpointer
 register_all_kinds (gpointer data)
 {
   OrderFixture *f = data;
-  ThreadFinalize *detached;
-  ThreadAtExit *cancelled;
-  ThreadRef *dropped;
+  ThreadRefFinalize *detached;
+  ThreadRefAtThreadExit *cancelled;
+  ThreadRefRef *dropped;
 
   /* Created in this order: a ref, a finalizer, a plain registration, a
    * cancelled plain one, a ref, a detached finalizer, a dropped ref, a
    * finalizer. */
-  g_ptr_array_add (f->keep, thread_ref_new (order_entry_ref_func, &f->entries[0], NULL));
-  g_object_unref (thread_finalize_new (order_entry_finalize_func, &f->entries[1], NULL));
-  thread_at_exit (order_entry_finalize_func, &f->entries[2], THREAD_AT_EXIT_DEFAULT);
-  cancelled = thread_at_exit_add (order_entry_finalize_func, &f->entries[3], THREAD_AT_EXIT_DEFAULT);
-  g_ptr_array_add (f->keep, thread_ref_new (order_entry_ref_func, &f->entries[4], NULL));
-  detached = thread_finalize_new (order_entry_finalize_func, &f->entries[5], NULL);
-  dropped = thread_ref_new (order_entry_ref_func, &f->entries[6], NULL);
-  g_object_unref (thread_finalize_new (order_entry_finalize_func, &f->entries[7], NULL));
+  g_ptr_array_add (f->keep, threadref_ref_new (order_entry_ref_func, &f->entries[0], NULL));
+  g_object_unref (threadref_finalize_new (order_entry_finalize_func, &f->entries[1], NULL));
+  threadref_at_thread_exit (order_entry_finalize_func, &f->entries[2], THREADREF_AT_THREAD_EXIT_DEFAULT);
+  cancelled = threadref_at_thread_exit_add (order_entry_finalize_func, &f->entries[3], THREADREF_AT_THREAD_EXIT_DEFAULT);
+  g_ptr_array_add (f->keep, threadref_ref_new (order_entry_ref_func, &f->entries[4], NULL));
+  detached = threadref_finalize_new (order_entry_finalize_func, &f->entries[5], NULL);
+  dropped = threadref_ref_new (order_entry_ref_func, &f->entries[6], NULL);
+  g_object_unref (threadref_finalize_new (order_entry_finalize_func, &f->entries[7], NULL));
 
-  g_assert_true (thread_at_exit_cancel (cancelled));
-  g_assert_true (thread_finalize_detach (detached));
+  g_assert_true (threadref_at_thread_exit_cancel (cancelled));
+  g_assert_true (threadref_finalize_detach (detached));
   g_object_unref (detached);
   g_object_unref (dropped);
 
@@ -79,7 +79,7 @@ typedef struct {
 static void nested_finalize_func (gpointer data);
 
 static void
-nested_ref_func (ThreadRef *ref,
+nested_ref_func (ThreadRefRef *ref,
                  gpointer   data)
 {
   nested_finalize_func (data);
@@ -100,11 +100,11 @@ nested_finalize_func (gpointer data)
   switch (level % 3)
     {
     case 0:
-      g_object_unref (thread_finalize_new (nested_finalize_func, d, NULL));
+      g_object_unref (threadref_finalize_new (nested_finalize_func, d, NULL));
       break;
     case 1:
       {
-        ThreadRef *ref = thread_ref_new (nested_ref_func, d, NULL);
+        ThreadRefRef *ref = threadref_ref_new (nested_ref_func, d, NULL);
 
         /* Kept, or it would never fire. */
         g_mutex_lock (&d->keep_mutex);
@@ -113,7 +113,7 @@ nested_finalize_func (gpointer data)
       }
       break;
     default:
-      thread_at_exit (nested_finalize_func, d, THREAD_AT_EXIT_DEFAULT);
+      threadref_at_thread_exit (nested_finalize_func, d, THREADREF_AT_THREAD_EXIT_DEFAULT);
       break;
     }
 }
@@ -124,7 +124,7 @@ start_nesting (gpointer data)
   NestData *d = data;
 
   d->worker = pthread_self ();
-  g_object_unref (thread_finalize_new (nested_finalize_func, d, NULL));
+  g_object_unref (threadref_finalize_new (nested_finalize_func, d, NULL));
   return NULL;
 }
 
@@ -167,7 +167,7 @@ fanout_func (gpointer data)
 
   order_log_append (&d->log, "fanout");
   for (guint i = 0; i < G_N_ELEMENTS (d->inner); i++)
-    g_object_unref (thread_finalize_new (order_entry_finalize_func, &d->inner[i], NULL));
+    g_object_unref (threadref_finalize_new (order_entry_finalize_func, &d->inner[i], NULL));
 }
 
 static gpointer
@@ -175,8 +175,8 @@ start_fanout (gpointer data)
 {
   FanoutData *d = data;
 
-  g_object_unref (thread_finalize_new (order_entry_finalize_func, &d->outer_old, NULL));
-  g_object_unref (thread_finalize_new (fanout_func, d, NULL));
+  g_object_unref (threadref_finalize_new (order_entry_finalize_func, &d->outer_old, NULL));
+  g_object_unref (threadref_finalize_new (fanout_func, d, NULL));
   return NULL;
 }
 

@@ -53,7 +53,7 @@ race_func (gpointer data)
 }
 
 static void
-race_ref_func (ThreadRef *ref,
+race_ref_func (ThreadRefRef *ref,
                gpointer   data)
 {
   race_func (data);
@@ -95,14 +95,14 @@ race_worker (gpointer data)
     case RACE_DETACH:
     case RACE_CALL:
     case RACE_CALL_AND_DETACH:
-      object = thread_finalize_new (race_func, r, race_destroy);
+      object = threadref_finalize_new (race_func, r, race_destroy);
       break;
     case RACE_UNREF_REF:
     case RACE_QUERY:
-      object = thread_ref_new (race_ref_func, r, race_destroy);
+      object = threadref_ref_new (race_ref_func, r, race_destroy);
       break;
     case RACE_CANCEL_PLAIN:
-      object = thread_at_exit_add (race_func, r, THREAD_AT_EXIT_DEFAULT);
+      object = threadref_at_thread_exit_add (race_func, r, THREADREF_AT_THREAD_EXIT_DEFAULT);
       break;
     default:
       g_assert_not_reached ();
@@ -126,30 +126,30 @@ race_racer (gpointer data)
   switch (r->kind)
     {
     case RACE_DETACH:
-      r->op_result = thread_finalize_detach (object);
+      r->op_result = threadref_finalize_detach (object);
       break;
     case RACE_CALL:
-      r->op_result = thread_finalize_call (object);
+      r->op_result = threadref_finalize_call (object);
       break;
     case RACE_CALL_AND_DETACH:
-      r->op_result = thread_finalize_call (object);
-      r->op_result2 = thread_finalize_detach (object);
+      r->op_result = threadref_finalize_call (object);
+      r->op_result2 = threadref_finalize_detach (object);
       break;
     case RACE_UNREF_REF:
       g_object_unref (object);
       break;
     case RACE_CANCEL_PLAIN:
-      r->op_result = thread_at_exit_cancel (object);
+      r->op_result = threadref_at_thread_exit_cancel (object);
       break;
     case RACE_QUERY:
       for (guint i = 0; i < 50; i++)
         {
-          GThread *thread = thread_ref_dup_thread (object);
-          gboolean alive = thread_ref_is_alive (object);
+          GThread *thread = threadref_ref_dup_thread (object);
+          gboolean alive = threadref_ref_is_alive (object);
 
           /* Once dead, never alive again. */
           if (thread == NULL)
-            g_assert_false (thread_ref_is_alive (object));
+            g_assert_false (threadref_ref_is_alive (object));
           else
             g_thread_unref (thread);
           (void) alive;
@@ -230,8 +230,8 @@ run_races (RaceKind   kind,
           break;
         case RACE_QUERY:
           g_assert_cmpint (r.calls, ==, 1);
-          g_assert_false (thread_ref_is_alive (r.object));
-          g_assert_null (thread_ref_dup_thread (r.object));
+          g_assert_false (threadref_ref_is_alive (r.object));
+          g_assert_null (threadref_ref_dup_thread (r.object));
           g_object_unref (r.object);
           g_assert_cmpint (r.destroys, ==, 1);
           r.op_result = FALSE;
@@ -308,7 +308,7 @@ test_races_cancel_plain (void)
 {
   RaceStats stats;
 
-  g_test_summary ("thread_at_exit_cancel() racing the thread's end: the "
+  g_test_summary ("threadref_at_thread_exit_cancel() racing the thread's end: the "
                   "function runs exactly when cancel returns FALSE");
   run_races (RACE_CANCEL_PLAIN, &stats);
   report ("cancel plain vs end", &stats);

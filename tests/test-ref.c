@@ -1,4 +1,4 @@
-/* test-ref.c: ThreadRef, a weak reference to a thread (rules 1-4, 6)
+/* test-ref.c: ThreadRefRef, a weak reference to a thread (rules 1-4, 6)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,7 +9,7 @@
 
 typedef struct {
   Counter    counter;
-  ThreadRef *ref;          /* made by the worker, kept by the test */
+  ThreadRefRef *ref;          /* made by the worker, kept by the test */
   pthread_t  worker;
 } RefFixture;
 
@@ -19,7 +19,7 @@ make_ref (gpointer data)
   RefFixture *f = data;
 
   f->worker = pthread_self ();
-  f->ref = thread_ref_new (counter_ref_func, &f->counter, counter_destroy);
+  f->ref = threadref_ref_new (counter_ref_func, &f->counter, counter_destroy);
 }
 
 static void
@@ -33,15 +33,15 @@ test_ref_alive_while_running (void)
                   "while that thread runs; afterwards it is dead and gives NULL");
 
   held_thread_start (&held, "ref-worker", make_ref, &f);
-  g_assert_true (thread_ref_is_alive (f.ref));
-  dup = thread_ref_dup_thread (f.ref);
+  g_assert_true (threadref_ref_is_alive (f.ref));
+  dup = threadref_ref_dup_thread (f.ref);
   g_assert_true (dup == held.thread);
   g_thread_unref (dup);
 
   held_thread_finish (&held);
 
-  g_assert_false (thread_ref_is_alive (f.ref));
-  g_assert_null (thread_ref_dup_thread (f.ref));
+  g_assert_false (threadref_ref_is_alive (f.ref));
+  g_assert_null (threadref_ref_dup_thread (f.ref));
   g_assert_cmpint (f.counter.calls, ==, 1);
   g_assert_true (pthread_equal (f.counter.last_thread, f.worker));
   g_assert_cmpint (f.counter.destroys, ==, 1);
@@ -54,8 +54,8 @@ static void
 test_ref_main_thread (void)
 {
   Counter counter = { 0 };
-  ThreadRef *ref = thread_ref_new (counter_ref_func, &counter, counter_destroy);
-  GThread *dup = thread_ref_dup_thread (ref);
+  ThreadRefRef *ref = threadref_ref_new (counter_ref_func, &counter, counter_destroy);
+  GThread *dup = threadref_ref_dup_thread (ref);
   gboolean alive = FALSE;
 
   g_test_summary ("A ref made on the main thread refers to it");
@@ -72,14 +72,14 @@ test_ref_main_thread (void)
 
 typedef struct {
   Counter    counter;
-  ThreadRef *ref;
+  ThreadRefRef *ref;
 } DropData;
 
 static gpointer
 make_and_drop_ref (gpointer data)
 {
   DropData *d = data;
-  ThreadRef *ref = thread_ref_new (counter_ref_func, &d->counter, counter_destroy);
+  ThreadRefRef *ref = threadref_ref_new (counter_ref_func, &d->counter, counter_destroy);
 
   g_object_unref (ref);
   g_assert_cmpint (d->counter.destroys, ==, 1);
@@ -105,22 +105,22 @@ typedef struct {
   gboolean   alive_inside;
   GThread   *thread_inside;
   gboolean   got_self;
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   gint       notifies;
   pthread_t  notify_thread;
   pthread_t  worker;
 } InsideData;
 
 static void
-inside_callback (ThreadRef *ref,
+inside_callback (ThreadRefRef *ref,
                  gpointer   data)
 {
   InsideData *d = data;
 
   d->calls++;
   d->got_self = (ref == d->ref);
-  d->alive_inside = thread_ref_is_alive (ref);
-  d->thread_inside = thread_ref_dup_thread (ref);
+  d->alive_inside = threadref_ref_is_alive (ref);
+  d->thread_inside = threadref_ref_dup_thread (ref);
 }
 
 static void
@@ -140,7 +140,7 @@ make_ref_with_notify (gpointer data)
   InsideData *d = data;
 
   d->worker = pthread_self ();
-  d->ref = thread_ref_new (inside_callback, d, NULL);
+  d->ref = threadref_ref_new (inside_callback, d, NULL);
   g_signal_connect (d->ref, "notify::alive", G_CALLBACK (on_notify_alive), d);
   return NULL;
 }
@@ -168,15 +168,15 @@ test_ref_dead_inside_callback (void)
 static gpointer
 make_null_callback_ref (gpointer data)
 {
-  ThreadRef **out = data;
+  ThreadRefRef **out = data;
 
-  *out = thread_ref_new (NULL, NULL, NULL);
+  *out = threadref_ref_new (NULL, NULL, NULL);
   return NULL;
 }
 
 typedef struct {
   Counter    counter;
-  ThreadRef *ref;
+  ThreadRefRef *ref;
 } NullCallbackData;
 
 static gpointer
@@ -184,21 +184,21 @@ make_null_callback_ref_with_destroy (gpointer data)
 {
   NullCallbackData *d = data;
 
-  d->ref = thread_ref_new (NULL, &d->counter, counter_destroy);
+  d->ref = threadref_ref_new (NULL, &d->counter, counter_destroy);
   return NULL;
 }
 
 static void
 test_ref_null_callback (void)
 {
-  ThreadRef *ref = NULL;
+  ThreadRefRef *ref = NULL;
   NullCallbackData d = { 0 };
 
   g_test_summary ("A ref without callback is a plain liveness probe; its "
                   "destroy notify still runs once, when its thread ends");
 
   run_in_thread (make_null_callback_ref, &ref);
-  g_assert_false (thread_ref_is_alive (ref));
+  g_assert_false (threadref_ref_is_alive (ref));
   g_object_unref (ref);
 
   run_in_thread (make_null_callback_ref_with_destroy, &d);
@@ -208,8 +208,8 @@ test_ref_null_callback (void)
 }
 
 typedef struct {
-  ThreadRef *a;
-  ThreadRef *b;
+  ThreadRefRef *a;
+  ThreadRefRef *b;
 } TwoRefs;
 
 static gpointer
@@ -217,8 +217,8 @@ make_two_refs (gpointer data)
 {
   TwoRefs *t = data;
 
-  t->a = thread_ref_new (NULL, NULL, NULL);
-  t->b = thread_ref_new (NULL, NULL, NULL);
+  t->a = threadref_ref_new (NULL, NULL, NULL);
+  t->b = threadref_ref_new (NULL, NULL, NULL);
   return NULL;
 }
 
@@ -227,26 +227,26 @@ test_ref_equal_hash (void)
 {
   TwoRefs one = { 0 };
   TwoRefs two = { 0 };
-  ThreadRef *here_a = thread_ref_new (NULL, NULL, NULL);
-  ThreadRef *here_b = thread_ref_new (NULL, NULL, NULL);
+  ThreadRefRef *here_a = threadref_ref_new (NULL, NULL, NULL);
+  ThreadRefRef *here_b = threadref_ref_new (NULL, NULL, NULL);
   GHashTable *set;
 
   g_test_summary ("Refs are equal, and hash the same, when they refer to the "
                   "same thread lifetime, whether it still runs or not");
 
-  g_assert_true (thread_ref_equal (here_a, here_b));
-  g_assert_cmpuint (thread_ref_hash (here_a), ==, thread_ref_hash (here_b));
+  g_assert_true (threadref_ref_equal (here_a, here_b));
+  g_assert_cmpuint (threadref_ref_hash (here_a), ==, threadref_ref_hash (here_b));
 
   run_in_thread (make_two_refs, &one);
   run_in_thread (make_two_refs, &two);
 
-  g_assert_true (thread_ref_equal (one.a, one.b));
-  g_assert_cmpuint (thread_ref_hash (one.a), ==, thread_ref_hash (one.b));
-  g_assert_false (thread_ref_equal (one.a, two.a));
-  g_assert_false (thread_ref_equal (one.a, here_a));
-  g_assert_false (thread_ref_equal (here_a, two.b));
+  g_assert_true (threadref_ref_equal (one.a, one.b));
+  g_assert_cmpuint (threadref_ref_hash (one.a), ==, threadref_ref_hash (one.b));
+  g_assert_false (threadref_ref_equal (one.a, two.a));
+  g_assert_false (threadref_ref_equal (one.a, here_a));
+  g_assert_false (threadref_ref_equal (here_a, two.b));
 
-  set = g_hash_table_new (thread_ref_hash, thread_ref_equal);
+  set = g_hash_table_new (threadref_ref_hash, threadref_ref_equal);
   g_hash_table_add (set, one.a);
   g_hash_table_add (set, two.a);
   g_hash_table_add (set, here_a);
@@ -269,7 +269,7 @@ make_ref_for_distinct_lifetimes (gpointer data)
 {
   GPtrArray *refs = data;
 
-  g_ptr_array_add (refs, thread_ref_new (NULL, NULL, NULL));
+  g_ptr_array_add (refs, threadref_ref_new (NULL, NULL, NULL));
   return NULL;
 }
 
@@ -286,7 +286,7 @@ test_ref_distinct_lifetimes (void)
 
   for (guint i = 0; i < refs->len; i++)
     for (guint j = i + 1; j < refs->len; j++)
-      g_assert_false (thread_ref_equal (refs->pdata[i], refs->pdata[j]));
+      g_assert_false (threadref_ref_equal (refs->pdata[i], refs->pdata[j]));
 
   g_ptr_array_unref (refs);
 }

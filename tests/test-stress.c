@@ -154,11 +154,11 @@ rng_seed (void)
 /* --- races: several racers against one worker's end ---------------------- */
 
 #define N_RACERS       3
-#define N_FINS         4   /* ThreadFinalize of the worker */
-#define N_KEPT         2   /* ThreadRef that main keeps: must fire */
-#define N_DROPPED      3   /* ThreadRef held only by some racers: may not fire */
-#define N_PLAIN        3   /* thread_at_exit_add() handles */
-#define N_FIRE_FORGET  2   /* thread_at_exit(): cannot be cancelled */
+#define N_FINS         4   /* ThreadRefFinalize of the worker */
+#define N_KEPT         2   /* ThreadRefRef that main keeps: must fire */
+#define N_DROPPED      3   /* ThreadRefRef held only by some racers: may not fire */
+#define N_PLAIN        3   /* threadref_at_thread_exit_add() handles */
+#define N_FIRE_FORGET  2   /* threadref_at_thread_exit(): cannot be cancelled */
 #define N_WORKER_MAX   4   /* the largest of the five */
 
 /* Racers keep going this many operations after they saw the worker leave its
@@ -198,7 +198,7 @@ typedef struct {
   gint      destroys;
   gint      destroy_role;
   gint      call_won;      /* call() returned TRUE */
-  gint      detach_won;    /* detach() or thread_at_exit_cancel() returned TRUE */
+  gint      detach_won;    /* detach() or threadref_at_thread_exit_cancel() returned TRUE */
   gint      won_role;      /* ... on this racer */
   gint      taken;         /* plain handles: someone is giving it back */
   GMutex    drop_lock;     /* dropped refs: one racer drops at a time */
@@ -235,7 +235,7 @@ typedef enum {
 typedef struct {
   Slot       slot;
   WatchKind  kind;
-  gpointer   object;     /* the ThreadRef from thread_ref_watch(), or NULL */
+  gpointer   object;     /* the ThreadRefRef from threadref_ref_watch(), or NULL */
   gboolean   made;       /* the watch call did not return NULL */
 } Watch;
 
@@ -268,7 +268,7 @@ typedef struct {
   gboolean    holds_fin[N_FINS];
   gboolean    holds_kept[N_KEPT];
   gboolean    holds_dropped[N_DROPPED];
-  ThreadRef  *own;       /* a ref to the racer itself: never equal to the worker's */
+  ThreadRefRef  *own;       /* a ref to the racer itself: never equal to the worker's */
   GPtrArray  *watches;
   RacerStats  stats;
 } Racer;
@@ -311,12 +311,12 @@ fin_func (gpointer data)
 {
   Slot *slot = data;
 
-  g_assert_false (thread_finalize_is_alive (slot->object));
+  g_assert_false (threadref_finalize_is_alive (slot->object));
   slot_func (data);
 }
 
 static void
-slot_ref_callback (ThreadRef *ref,
+slot_ref_callback (ThreadRefRef *ref,
                    gpointer   data)
 {
   Slot *slot = data;
@@ -326,8 +326,8 @@ slot_ref_callback (ThreadRef *ref,
   /* A ref's callback runs only on its thread as it ends; the ref is dead. */
   g_assert_cmpint (thread_role, ==, ROLE_WORKER);
   g_assert_true (slot->is_watch || ref == slot->object);
-  g_assert_false (thread_ref_is_alive (ref));
-  thread = thread_ref_dup_thread (ref);
+  g_assert_false (threadref_ref_is_alive (ref));
+  thread = threadref_ref_dup_thread (ref);
   g_assert_null (thread);
   g_assert_cmpint (g_atomic_int_get (&slot->destroys), ==, 0);
   g_atomic_int_set (&slot->call_role, thread_role);
@@ -373,7 +373,7 @@ race_worker (gpointer data)
       if (i < N_FINS)
         {
           Slot *slot = &race->fins[i];
-          ThreadFinalize *fin = thread_finalize_new (fin_func, slot, slot_destroy);
+          ThreadRefFinalize *fin = threadref_finalize_new (fin_func, slot, slot_destroy);
 
           slot->object = fin;
           /* One reference per racer, and one for main if it holds it. */
@@ -384,7 +384,7 @@ race_worker (gpointer data)
         {
           Slot *slot = &race->kept[i];
 
-          slot->object = thread_ref_new (slot_ref_callback, slot, slot_destroy);
+          slot->object = threadref_ref_new (slot_ref_callback, slot, slot_destroy);
           for (guint r = 0; r < N_RACERS; r++)
             g_object_ref (slot->object);
         }
@@ -392,15 +392,15 @@ race_worker (gpointer data)
         {
           Slot *slot = &race->dropped[i];
 
-          slot->object = thread_ref_new (slot_ref_callback, slot, slot_destroy);
+          slot->object = threadref_ref_new (slot_ref_callback, slot, slot_destroy);
           for (gint r = 1; r < slot->holders; r++)
             g_object_ref (slot->object);
         }
       if (i < N_PLAIN)
-        race->plain[i].object = thread_at_exit_add (slot_func, &race->plain[i],
-                                                    THREAD_AT_EXIT_DEFAULT);
+        race->plain[i].object = threadref_at_thread_exit_add (slot_func, &race->plain[i],
+                                                    THREADREF_AT_THREAD_EXIT_DEFAULT);
       if (i < N_FIRE_FORGET)
-        thread_at_exit (slot_func, &race->fire_forget[i], THREAD_AT_EXIT_THREAD_ONLY);
+        threadref_at_thread_exit (slot_func, &race->fire_forget[i], THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
     }
 
   g_atomic_int_set (&race->published, 1);
@@ -466,7 +466,7 @@ racer_fin_call (Racer *r,
   Race *race = r->race;
   gboolean joined_before = g_atomic_int_get (&race->joined);
 
-  if (thread_finalize_call (slot->object))
+  if (threadref_finalize_call (slot->object))
     {
       g_atomic_int_inc (&slot->call_won);
       g_atomic_int_set (&slot->won_role, r->role);
@@ -482,7 +482,7 @@ racer_fin_call (Racer *r,
     r->stats.fin_call_lost++;
 
   /* Whoever won, it is dead now. */
-  g_assert_false (thread_finalize_is_alive (slot->object));
+  g_assert_false (threadref_finalize_is_alive (slot->object));
 }
 
 static void
@@ -492,7 +492,7 @@ racer_fin_detach (Racer *r,
   Race *race = r->race;
   gboolean joined_before = g_atomic_int_get (&race->joined);
 
-  if (thread_finalize_detach (slot->object))
+  if (threadref_finalize_detach (slot->object))
     {
       g_atomic_int_inc (&slot->detach_won);
       g_atomic_int_set (&slot->won_role, r->role);
@@ -506,7 +506,7 @@ racer_fin_detach (Racer *r,
   else
     r->stats.fin_detach_lost++;
 
-  g_assert_false (thread_finalize_is_alive (slot->object));
+  g_assert_false (threadref_finalize_is_alive (slot->object));
 }
 
 /* Checks what dup_thread() returned against what is known of the worker. */
@@ -542,11 +542,11 @@ racer_fin_query (Racer *r,
   gboolean dead_before = g_atomic_int_get (&race->dead_seen);
   gboolean done_before = g_atomic_int_get (&slot->calls) > 0 ||
                          g_atomic_int_get (&slot->destroys) > 0;
-  gboolean alive = thread_finalize_is_alive (slot->object);
+  gboolean alive = threadref_finalize_is_alive (slot->object);
 
   /* Once it ran or was detached, never alive again. */
   g_assert_false (done_before && alive);
-  racer_check_thread (r, thread_finalize_dup_thread (slot->object), joined_before, dead_before);
+  racer_check_thread (r, threadref_finalize_dup_thread (slot->object), joined_before, dead_before);
 }
 
 static void
@@ -556,8 +556,8 @@ racer_ref_query (Racer *r,
   Race *race = r->race;
   gboolean joined_before = g_atomic_int_get (&race->joined);
   gboolean dead_before = g_atomic_int_get (&race->dead_seen);
-  gboolean alive = thread_ref_is_alive (slot->object);
-  GThread *thread = thread_ref_dup_thread (slot->object);
+  gboolean alive = threadref_ref_is_alive (slot->object);
+  GThread *thread = threadref_ref_dup_thread (slot->object);
 
   if (alive)
     {
@@ -583,11 +583,11 @@ racer_ref_equal (Racer *r,
 {
   /* Every ref the worker made is to one lifetime, ended or not; the
    * racer's own is to another. */
-  g_assert_true (thread_ref_equal (a->object, b->object));
-  g_assert_cmpuint (thread_ref_hash (a->object), ==, thread_ref_hash (b->object));
-  g_assert_false (thread_ref_equal (a->object, r->own));
-  g_assert_false (thread_ref_equal (r->own, b->object));
-  g_assert_true (thread_ref_equal (r->own, r->own));
+  g_assert_true (threadref_ref_equal (a->object, b->object));
+  g_assert_cmpuint (threadref_ref_hash (a->object), ==, threadref_ref_hash (b->object));
+  g_assert_false (threadref_ref_equal (a->object, r->own));
+  g_assert_false (threadref_ref_equal (r->own, b->object));
+  g_assert_true (threadref_ref_equal (r->own, r->own));
   r->stats.equal_checks++;
 }
 
@@ -649,7 +649,7 @@ racer_drop_ref (Racer *r,
     racer_drop_dropped (r, slot - race->dropped);
 }
 
-/* thread_ref_watch() or thread_ref_watch_finalize() returned NULL: the
+/* threadref_ref_watch() or threadref_ref_watch_finalize() returned NULL: the
  * worker's lifetime has ended, so every callback of it has returned. */
 static void
 racer_check_ended (Racer *r,
@@ -661,7 +661,7 @@ racer_check_ended (Racer *r,
   g_assert_cmpint (g_atomic_int_get (&w->slot.destroys), ==, 1);
   g_assert_cmpint (g_atomic_int_get (&w->slot.destroy_role), ==, r->role);
   g_assert_cmpint (g_atomic_int_get (&w->slot.calls), ==, 0);
-  g_assert_false (thread_ref_is_alive (from->object));
+  g_assert_false (threadref_ref_is_alive (from->object));
   g_assert_true (g_atomic_int_get (&race->returned));
   for (guint i = 0; i < N_KEPT; i++)
     g_assert_cmpint (g_atomic_int_get (&race->kept[i].calls), ==, 1);
@@ -686,10 +686,10 @@ racer_watch (Racer   *r,
 
   if (!finalize)
     {
-      ThreadRef *watch;
+      ThreadRefRef *watch;
 
       w->kind = WATCH_REF;
-      watch = thread_ref_watch (from->object, slot_ref_callback, &w->slot, slot_destroy);
+      watch = threadref_ref_watch (from->object, slot_ref_callback, &w->slot, slot_destroy);
       if (watch == NULL)
         {
           racer_check_ended (r, w, from);
@@ -699,18 +699,18 @@ racer_watch (Racer   *r,
 
       /* Kept until main checked that it fired: dropping it would cancel. */
       g_assert_false (joined_before);
-      g_assert_true (thread_ref_equal (watch, from->object));
-      g_assert_cmpuint (thread_ref_hash (watch), ==, thread_ref_hash (from->object));
+      g_assert_true (threadref_ref_equal (watch, from->object));
+      g_assert_cmpuint (threadref_ref_hash (watch), ==, threadref_ref_hash (from->object));
       w->object = watch;
       w->made = TRUE;
       r->stats.watch_made++;
     }
   else
     {
-      ThreadFinalize *fin;
+      ThreadRefFinalize *fin;
 
       w->kind = (rng_next (&r->rng) & 1) ? WATCH_FINALIZE_CALL : WATCH_FINALIZE_DROP;
-      fin = thread_ref_watch_finalize (from->object, slot_func, &w->slot, slot_destroy);
+      fin = threadref_ref_watch_finalize (from->object, slot_func, &w->slot, slot_destroy);
       if (fin == NULL)
         {
           racer_check_ended (r, w, from);
@@ -721,7 +721,7 @@ racer_watch (Racer   *r,
       g_assert_false (joined_before);
       w->made = TRUE;
       r->stats.wfin_made++;
-      if (w->kind == WATCH_FINALIZE_CALL && thread_finalize_call (fin))
+      if (w->kind == WATCH_FINALIZE_CALL && threadref_finalize_call (fin))
         {
           g_atomic_int_inc (&w->slot.call_won);
           g_atomic_int_set (&w->slot.won_role, r->role);
@@ -746,7 +746,7 @@ racer_plain_cancel (Racer *r)
     return;
 
   joined_before = g_atomic_int_get (&race->joined);
-  if (thread_at_exit_cancel (slot->object))
+  if (threadref_at_thread_exit_cancel (slot->object))
     {
       g_atomic_int_inc (&slot->detach_won);
       g_atomic_int_set (&slot->won_role, r->role);
@@ -860,7 +860,7 @@ race_racer (gpointer data)
   gint returned_at = -1;
 
   thread_role = r->role;
-  r->own = thread_ref_new (NULL, NULL, NULL);
+  r->own = threadref_ref_new (NULL, NULL, NULL);
 
   while (!g_atomic_int_get (&race->published))
     g_thread_yield ();
@@ -925,8 +925,8 @@ race_check_after_worker_join (Race *race)
       g_assert_cmpint (g_atomic_int_get (&slot->call_role), ==, ROLE_WORKER);
       g_assert_cmpint (g_atomic_int_get (&slot->destroys), ==, 1);
       g_assert_cmpint (g_atomic_int_get (&slot->destroy_role), ==, ROLE_WORKER);
-      g_assert_false (thread_ref_is_alive (slot->object));
-      thread = thread_ref_dup_thread (slot->object);
+      g_assert_false (threadref_ref_is_alive (slot->object));
+      thread = threadref_ref_dup_thread (slot->object);
       g_assert_null (thread);
     }
   for (guint i = 0; i < N_FIRE_FORGET; i++)
@@ -937,17 +937,17 @@ race_check_after_worker_join (Race *race)
   for (guint i = 0; i < N_FINS; i++)
     if (race->fins[i].main_holds)
       {
-        g_assert_false (thread_finalize_is_alive (race->fins[i].object));
-        thread = thread_finalize_dup_thread (race->fins[i].object);
+        g_assert_false (threadref_finalize_is_alive (race->fins[i].object));
+        thread = threadref_finalize_dup_thread (race->fins[i].object);
         g_assert_null (thread);
       }
 
   /* Too late to watch: nothing is made, the destroy notify runs here. */
   late_watch.race = race;
   late_watch.is_watch = TRUE;
-  g_assert_null (thread_ref_watch (race->kept[0].object, slot_ref_callback,
+  g_assert_null (threadref_ref_watch (race->kept[0].object, slot_ref_callback,
                                    &late_watch, slot_destroy));
-  g_assert_null (thread_ref_watch_finalize (race->kept[0].object, slot_func,
+  g_assert_null (threadref_ref_watch_finalize (race->kept[0].object, slot_func,
                                             &late_watch, slot_destroy));
   g_assert_cmpint (late_watch.calls, ==, 0);
   g_assert_cmpint (late_watch.destroys, ==, 2);
@@ -1018,7 +1018,7 @@ race_check_final (Race      *race,
       if (!slot->taken)
         {
           /* Given back after the end: it has run. */
-          g_assert_false (thread_at_exit_cancel (slot->object));
+          g_assert_false (threadref_at_thread_exit_cancel (slot->object));
           stats->plain_given_back++;
         }
       g_assert_cmpint (slot->calls, ==, slot->detach_won ? 0 : 1);
@@ -1057,7 +1057,7 @@ race_check_final (Race      *race,
             }
           if (w->object != NULL)
             {
-              g_assert_true (thread_ref_equal (w->object, race->kept[0].object));
+              g_assert_true (threadref_ref_equal (w->object, race->kept[0].object));
               g_object_unref (w->object);
             }
           g_free (w);
@@ -1226,8 +1226,8 @@ test_races_several (gconstpointer data)
                   "given back after the join %u)",
                   stats.plain_cancelled, stats.plain_by_end,
                   s->plain_cancel_lost, stats.plain_given_back);
-  g_test_message ("thread_ref_watch: made %u, NULL (ended) %u; "
-                  "thread_ref_watch_finalize: made %u (end ran it %u, call won %u), NULL %u",
+  g_test_message ("threadref_ref_watch: made %u, NULL (ended) %u; "
+                  "threadref_ref_watch_finalize: made %u (end ran it %u, call won %u), NULL %u",
                   s->watch_made, s->watch_null, s->wfin_made, stats.wfin_by_end,
                   s->wfin_call_won, s->wfin_null);
   g_test_message ("queries: alive %u, dead %u; equal/hash checks %u",
@@ -1314,7 +1314,7 @@ static void
 many_fin_nesting (gpointer data)
 {
   many_fin_end (data);
-  thread_at_exit (many_nested, data, THREAD_AT_EXIT_DEFAULT);
+  threadref_at_thread_exit (many_nested, data, THREADREF_AT_THREAD_EXIT_DEFAULT);
 }
 
 static void
@@ -1328,7 +1328,7 @@ many_fin_called (gpointer data)
 }
 
 static void
-many_ref_callback (ThreadRef *ref,
+many_ref_callback (ThreadRefRef *ref,
                    gpointer   data)
 {
   ManyEntry *e = data;
@@ -1364,47 +1364,47 @@ many_worker (gpointer data)
   for (guint i = 0; i < MANY_PER_THREAD; i++)
     {
       ManyEntry *e = &t->entries[i];
-      ThreadAtExitFlags flags = (i / MANY_KINDS) % 2 ? THREAD_AT_EXIT_THREAD_ONLY
-                                                     : THREAD_AT_EXIT_DEFAULT;
-      ThreadFinalize *fin;
+      ThreadRefAtThreadExitFlags flags = (i / MANY_KINDS) % 2 ? THREADREF_AT_THREAD_EXIT_THREAD_ONLY
+                                                     : THREADREF_AT_THREAD_EXIT_DEFAULT;
+      ThreadRefFinalize *fin;
 
       e->thread = t;
       e->seq = i;
       switch (i % MANY_KINDS)
         {
         case 0:   /* finalizer, dropped at once: runs at the end */
-          g_object_unref (thread_finalize_new (many_fin_end, e, many_destroy));
+          g_object_unref (threadref_finalize_new (many_fin_end, e, many_destroy));
           break;
         case 1:   /* ref main keeps: fires */
-          g_ptr_array_add (t->keep, thread_ref_new (many_ref_callback, e, many_destroy));
+          g_ptr_array_add (t->keep, threadref_ref_new (many_ref_callback, e, many_destroy));
           break;
         case 2:   /* ref dropped at once: never fires, destroy notify now */
-          g_object_unref (thread_ref_new (many_ref_callback, e, many_destroy));
+          g_object_unref (threadref_ref_new (many_ref_callback, e, many_destroy));
           break;
         case 3:   /* finalizer detached: never runs */
-          fin = thread_finalize_new (many_fin_end, e, many_destroy);
-          g_assert_true (thread_finalize_detach (fin));
+          fin = threadref_finalize_new (many_fin_end, e, many_destroy);
+          g_assert_true (threadref_finalize_detach (fin));
           g_object_unref (fin);
           break;
         case 4:   /* finalizer called now, on this thread */
-          fin = thread_finalize_new (many_fin_called, e, many_destroy);
-          g_assert_true (thread_finalize_call (fin));
+          fin = threadref_finalize_new (many_fin_called, e, many_destroy);
+          g_assert_true (threadref_finalize_call (fin));
           g_object_unref (fin);
           break;
         case 5:   /* plain, not cancellable */
-          thread_at_exit (many_plain, e, flags);
+          threadref_at_thread_exit (many_plain, e, flags);
           break;
         case 6:   /* plain, cancelled at once */
-          g_assert_true (thread_at_exit_cancel (thread_at_exit_add (many_plain, e, flags)));
+          g_assert_true (threadref_at_thread_exit_cancel (threadref_at_thread_exit_add (many_plain, e, flags)));
           break;
         case 7:   /* plain, given back by main after the join */
-          g_ptr_array_add (t->handles, thread_at_exit_add (many_plain, e, flags));
+          g_ptr_array_add (t->handles, threadref_at_thread_exit_add (many_plain, e, flags));
           break;
         case 8:   /* finalizer main keeps a reference to: runs at the end */
-          g_ptr_array_add (t->keep, thread_finalize_new (many_fin_end, e, many_destroy));
+          g_ptr_array_add (t->keep, threadref_finalize_new (many_fin_end, e, many_destroy));
           break;
         case 9:   /* finalizer that registers more while the thread ends */
-          g_object_unref (thread_finalize_new (many_fin_nesting, e, many_destroy));
+          g_object_unref (threadref_finalize_new (many_fin_nesting, e, many_destroy));
           break;
         default:
           g_assert_not_reached ();
@@ -1427,14 +1427,14 @@ many_finish (ManyThread *t,
     {
       gpointer object = t->keep->pdata[j];
 
-      if (THREAD_IS_REF (object))
-        g_assert_false (thread_ref_is_alive (object));
+      if (THREADREF_IS_REF (object))
+        g_assert_false (threadref_ref_is_alive (object));
       else
-        g_assert_false (thread_finalize_is_alive (object));
+        g_assert_false (threadref_finalize_is_alive (object));
       g_object_unref (object);
     }
   for (guint j = 0; j < t->handles->len; j++)
-    g_assert_false (thread_at_exit_cancel (t->handles->pdata[j]));
+    g_assert_false (threadref_at_thread_exit_cancel (t->handles->pdata[j]));
 
   g_ptr_array_unref (t->keep);
   g_ptr_array_unref (t->handles);
@@ -1515,8 +1515,8 @@ typedef struct {
   guint            destroys;
   guint            wrong_thread;
   pthread_t        self;
-  ThreadAtExit   **handles;        /* indexed by seq; NULL once given back */
-  ThreadFinalize **fins;           /* indexed by seq; NULL once dropped */
+  ThreadRefAtThreadExit   **handles;        /* indexed by seq; NULL once given back */
+  ThreadRefFinalize **fins;           /* indexed by seq; NULL once dropped */
   guint            n_handles, n_fins;
   guint            cancelled, detached;
   gint64           t_registered, t_cancelled, t_returned;
@@ -1582,7 +1582,7 @@ one_worker (gpointer data)
   d->self = pthread_self ();
   d->last_seq = G_MAXUINT;
 
-  /* Half plain, half ThreadFinalize, interleaved; of each, half keep a
+  /* Half plain, half ThreadRefFinalize, interleaved; of each, half keep a
    * handle so that they can be cancelled. */
   for (guint i = 0; i < d->n; i++)
     {
@@ -1591,18 +1591,18 @@ one_worker (gpointer data)
       switch (i % 4)
         {
         case 0:
-          d->handles[i] = thread_at_exit_add (one_plain, seq, THREAD_AT_EXIT_DEFAULT);
+          d->handles[i] = threadref_at_thread_exit_add (one_plain, seq, THREADREF_AT_THREAD_EXIT_DEFAULT);
           d->n_handles++;
           break;
         case 1:
-          d->fins[i] = thread_finalize_new (one_fin, seq, one_destroy);
+          d->fins[i] = threadref_finalize_new (one_fin, seq, one_destroy);
           d->n_fins++;
           break;
         case 2:
-          thread_at_exit (one_plain, seq, THREAD_AT_EXIT_THREAD_ONLY);
+          threadref_at_thread_exit (one_plain, seq, THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
           break;
         case 3:
-          g_object_unref (thread_finalize_new (one_fin, seq, one_destroy));
+          g_object_unref (threadref_finalize_new (one_fin, seq, one_destroy));
           break;
         default:
           g_assert_not_reached ();
@@ -1625,13 +1625,13 @@ one_worker (gpointer data)
 
       if (i % 4 == 0)
         {
-          g_assert_true (thread_at_exit_cancel (d->handles[i]));
+          g_assert_true (threadref_at_thread_exit_cancel (d->handles[i]));
           d->handles[i] = NULL;
           d->cancelled++;
         }
       else
         {
-          g_assert_true (thread_finalize_detach (d->fins[i]));
+          g_assert_true (threadref_finalize_detach (d->fins[i]));
           g_object_unref (d->fins[i]);
           d->fins[i] = NULL;
           d->detached++;
@@ -1654,12 +1654,12 @@ test_scale_one_thread (void)
   gint64 ended;
 
   g_test_summary ("One thread with very many registrations, plain and "
-                  "ThreadFinalize, a third of the cancellable ones cancelled "
+                  "ThreadRefFinalize, a third of the cancellable ones cancelled "
                   "in random order: the rest run once, newest first");
 
   d.n = sizes.one_thread;
-  d.handles = g_new0 (ThreadAtExit *, d.n);
-  d.fins = g_new0 (ThreadFinalize *, d.n);
+  d.handles = g_new0 (ThreadRefAtThreadExit *, d.n);
+  d.fins = g_new0 (ThreadRefFinalize *, d.n);
   one = &d;
 
   run_in_thread (one_worker, &d);
@@ -1670,13 +1670,13 @@ test_scale_one_thread (void)
     {
       if (d.handles[i] != NULL)
         {
-          g_assert_false (thread_at_exit_cancel (d.handles[i]));
+          g_assert_false (threadref_at_thread_exit_cancel (d.handles[i]));
           given_back++;
         }
       if (d.fins[i] != NULL)
         {
-          g_assert_false (thread_finalize_is_alive (d.fins[i]));
-          g_assert_false (thread_finalize_detach (d.fins[i]));
+          g_assert_false (threadref_finalize_is_alive (d.fins[i]));
+          g_assert_false (threadref_finalize_detach (d.fins[i]));
           g_object_unref (d.fins[i]);
         }
     }
@@ -1722,10 +1722,10 @@ churn_func (gpointer data)
 }
 
 static void
-churn_ref_callback (ThreadRef *ref,
+churn_ref_callback (ThreadRefRef *ref,
                     gpointer   data)
 {
-  if (thread_ref_is_alive (ref))
+  if (threadref_ref_is_alive (ref))
     g_atomic_int_inc (&churn.wrong);
   g_atomic_int_inc (&churn.calls);
 }
@@ -1746,29 +1746,29 @@ churn_never (gpointer data)
 static gpointer
 churn_worker (gpointer data)
 {
-  ThreadFinalize *fin;
+  ThreadRefFinalize *fin;
 
-  g_object_unref (thread_finalize_new (churn_func, NULL, churn_destroy));
-  g_object_unref (thread_ref_new (churn_ref_callback, NULL, churn_destroy));
-  thread_at_exit (churn_func, NULL, THREAD_AT_EXIT_DEFAULT);
-  if (!thread_at_exit_cancel (thread_at_exit_add (churn_never, NULL, THREAD_AT_EXIT_DEFAULT)))
+  g_object_unref (threadref_finalize_new (churn_func, NULL, churn_destroy));
+  g_object_unref (threadref_ref_new (churn_ref_callback, NULL, churn_destroy));
+  threadref_at_thread_exit (churn_func, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
+  if (!threadref_at_thread_exit_cancel (threadref_at_thread_exit_add (churn_never, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT)))
     g_atomic_int_inc (&churn.wrong);
-  fin = thread_finalize_new (churn_never, NULL, churn_destroy);
-  if (!thread_finalize_detach (fin))
+  fin = threadref_finalize_new (churn_never, NULL, churn_destroy);
+  if (!threadref_finalize_detach (fin))
     g_atomic_int_inc (&churn.wrong);
   g_object_unref (fin);
 
-  return thread_ref_new (churn_ref_callback, NULL, churn_destroy);
+  return threadref_ref_new (churn_ref_callback, NULL, churn_destroy);
 }
 
 static void
 churn_join (GThread *thread)
 {
-  ThreadRef *ref = g_thread_join (thread);
+  ThreadRefRef *ref = g_thread_join (thread);
 
-  g_assert_false (thread_ref_is_alive (ref));
+  g_assert_false (threadref_ref_is_alive (ref));
   /* Ended: a watch is not made, its destroy notify runs here. */
-  g_assert_null (thread_ref_watch (ref, churn_ref_callback, NULL, churn_destroy));
+  g_assert_null (threadref_ref_watch (ref, churn_ref_callback, NULL, churn_destroy));
   g_object_unref (ref);
 }
 
@@ -1845,7 +1845,7 @@ test_scale_churn (void)
    * running thread an arena (at most CHURN_WINDOW of them, reused from a
    * free list once threads end, each keeping at most a few pages that
    * malloc_trim() cannot return), and threadref recycles up to 128 ended
-   * anchors (a few KiB). All of that is primed by the warm-up. 2 MiB of RSS
+   * lifetimes (a few KiB). All of that is primed by the warm-up. 2 MiB of RSS
    * leaves room for that and for page-granular noise, yet catches a leak
    * of one 64-byte node per registration (6 per thread) from 6 000 threads
    * on; the heap bound, exact to the byte, catches 64 bytes per thread from

@@ -22,7 +22,7 @@ typedef struct {
   gint       rounds_left;   /* how many more rounds the destructor re-arms itself */
   gint       registered;
   gint       ran;
-  ThreadRef *last;          /* a ref made with the last registration */
+  ThreadRefRef *last;          /* a ref made with the last registration */
 } Chain;
 
 static void
@@ -38,8 +38,8 @@ registering_destructor (pthread_key_t key,
                         Chain        *chain)
 {
   g_clear_object (&chain->last);
-  chain->last = thread_ref_new (NULL, NULL, NULL);
-  g_object_unref (thread_finalize_new (chain_func, chain, NULL));
+  chain->last = threadref_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (chain_func, chain, NULL));
   chain->registered++;
   if (--chain->rounds_left > 0)
     pthread_setspecific (key, chain);
@@ -68,7 +68,7 @@ arm_and_end (gpointer data)
   ChainStart *start = data;
 
   /* This thread uses threadref too, so its key is set from round 1. */
-  g_object_unref (thread_finalize_new (chain_func, start->chain, NULL));
+  g_object_unref (threadref_finalize_new (chain_func, start->chain, NULL));
   start->chain->registered++;
   pthread_setspecific (start->key, start->chain);
   return NULL;
@@ -92,7 +92,7 @@ check_chain (pthread_key_t key,
   g_assert_cmpint (chain.ran, ==, chain.registered);
   /* The lifetime of the last registration ended too: nothing was dropped. */
   g_assert_nonnull (chain.last);
-  g_assert_false (thread_ref_is_alive (chain.last));
+  g_assert_false (threadref_ref_is_alive (chain.last));
   g_clear_object (&chain.last);
 }
 
@@ -163,7 +163,7 @@ test_teardown_first_use_in_destructor (void)
   run_in_thread (arm_only, &start);
   g_assert_cmpint (chain.registered, ==, 1);
   g_assert_cmpint (chain.ran, ==, 1);
-  g_assert_false (thread_ref_is_alive (chain.last));
+  g_assert_false (threadref_ref_is_alive (chain.last));
   g_clear_object (&chain.last);
 }
 
@@ -171,7 +171,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  ThreadRef *first;
+  ThreadRefRef *first;
 
   /* Before anything touches threadref, so that this key is older. */
   pthread_key_create (&older_key, older_destructor);
@@ -179,7 +179,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   /* threadref's key exists once something registered. */
-  first = thread_ref_new (NULL, NULL, NULL);
+  first = threadref_ref_new (NULL, NULL, NULL);
   g_object_unref (first);
   pthread_key_create (&newer_key, newer_destructor);
 

@@ -12,7 +12,7 @@
 typedef struct {
   Counter    fin_counter;
   Counter    ref_counter;
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   pthread_t  self;
   gboolean   use_pthread_exit;
 } PthreadData;
@@ -21,8 +21,8 @@ static void
 register_then_maybe_pthread_exit (PthreadData *d)
 {
   d->self = pthread_self ();
-  g_object_unref (thread_finalize_new (counter_finalize_func, &d->fin_counter, counter_destroy));
-  d->ref = thread_ref_new (counter_ref_func, &d->ref_counter, counter_destroy);
+  g_object_unref (threadref_finalize_new (counter_finalize_func, &d->fin_counter, counter_destroy));
+  d->ref = threadref_ref_new (counter_ref_func, &d->ref_counter, counter_destroy);
   if (d->use_pthread_exit)
     pthread_exit (NULL);
 }
@@ -50,8 +50,8 @@ check_pthread (gboolean use_pthread_exit)
   g_assert_true (pthread_equal (d.fin_counter.last_thread, d.self));
   g_assert_cmpint (d.ref_counter.calls, ==, 1);
   g_assert_true (pthread_equal (d.ref_counter.last_thread, d.self));
-  g_assert_false (thread_ref_is_alive (d.ref));
-  g_assert_null (thread_ref_dup_thread (d.ref));
+  g_assert_false (threadref_ref_is_alive (d.ref));
+  g_assert_null (threadref_ref_dup_thread (d.ref));
   g_object_unref (d.ref);
   g_assert_cmpint (d.ref_counter.destroys, ==, 1);
 }
@@ -113,7 +113,7 @@ static gpointer
 register_slow (gpointer data)
 {
   for (guint i = 0; i < 5; i++)
-    g_object_unref (thread_finalize_new (slow_func, data, NULL));
+    g_object_unref (threadref_finalize_new (slow_func, data, NULL));
   return NULL;
 }
 
@@ -160,7 +160,7 @@ many_fin_func (gpointer data)
 }
 
 static void
-many_ref_func (ThreadRef *ref,
+many_ref_func (ThreadRefRef *ref,
                gpointer   data)
 {
   ManyThread *t = data;
@@ -190,22 +190,22 @@ many_worker (gpointer data)
       switch (i % 4)
         {
         case 0:
-          g_object_unref (thread_finalize_new (many_fin_func, t, many_destroy));
+          g_object_unref (threadref_finalize_new (many_fin_func, t, many_destroy));
           break;
         case 1:
           /* kept until the thread ends: fires */
-          g_ptr_array_add (refs, thread_ref_new (many_ref_func, t, many_destroy));
+          g_ptr_array_add (refs, threadref_ref_new (many_ref_func, t, many_destroy));
           break;
         case 2:
           /* dropped at once: never fires, destroy runs now */
-          g_object_unref (thread_ref_new (many_ref_func, t, many_destroy));
+          g_object_unref (threadref_ref_new (many_ref_func, t, many_destroy));
           break;
         default:
           {
-            ThreadFinalize *fin = thread_finalize_new (many_fin_func, t, many_destroy);
+            ThreadRefFinalize *fin = threadref_finalize_new (many_fin_func, t, many_destroy);
 
             /* detached: destroy runs now */
-            g_assert_true (thread_finalize_detach (fin));
+            g_assert_true (threadref_finalize_detach (fin));
             g_object_unref (fin);
           }
           break;
@@ -238,7 +238,7 @@ test_threads_many_at_once (void)
       GPtrArray *refs = g_thread_join (handles[i]);
 
       for (guint j = 0; j < refs->len; j++)
-        g_assert_false (thread_ref_is_alive (refs->pdata[j]));
+        g_assert_false (threadref_ref_is_alive (refs->pdata[j]));
       g_ptr_array_set_free_func (refs, g_object_unref);
       g_ptr_array_unref (refs);
     }
@@ -276,17 +276,17 @@ static gpointer
 bulk_refs_worker (gpointer data)
 {
   BulkData *d = data;
-  ThreadRef **refs = g_new (ThreadRef *, d->n);
+  ThreadRefRef **refs = g_new (ThreadRefRef *, d->n);
 
   for (guint i = 0; i < d->n; i++)
-    refs[i] = thread_ref_new (NULL, d, bulk_destroy);
+    refs[i] = threadref_ref_new (NULL, d, bulk_destroy);
   /* Oldest first: the order that is O(n^2) with GWeakRef. */
   for (guint i = 0; i < d->n; i++)
     g_object_unref (refs[i]);
   g_free (refs);
 
   for (guint i = 0; i < d->n; i++)
-    g_object_unref (thread_finalize_new (bulk_fin, d, NULL));
+    g_object_unref (threadref_finalize_new (bulk_fin, d, NULL));
   return NULL;
 }
 
@@ -338,14 +338,14 @@ count_threads (void)
 typedef struct {
   GMutex     mutex;
   GCond      cond;
-  ThreadRef *ref;
+  ThreadRefRef *ref;
 } RefSlot;
 
 static gpointer
 push_ref_and_end (gpointer data)
 {
   RefSlot *slot = data;
-  ThreadRef *ref = thread_ref_new (NULL, NULL, NULL);
+  ThreadRefRef *ref = threadref_ref_new (NULL, NULL, NULL);
 
   g_mutex_lock (&slot->mutex);
   slot->ref = ref;
@@ -371,7 +371,7 @@ test_threads_ended_keeps_nothing (void)
 
   for (guint i = 0; i < UNJOINED_THREADS; i++)
     {
-      ThreadRef *ref;
+      ThreadRefRef *ref;
 
       g_thread_unref (g_thread_new ("unjoined", push_ref_and_end, &slot));
       g_mutex_lock (&slot.mutex);
@@ -379,7 +379,7 @@ test_threads_ended_keeps_nothing (void)
         g_cond_wait (&slot.cond, &slot.mutex);
       ref = g_steal_pointer (&slot.ref);
       g_mutex_unlock (&slot.mutex);
-      g_assert_true (thread_ref_wait (ref, -1));
+      g_assert_true (threadref_ref_wait (ref, -1));
       g_ptr_array_add (kept, ref);
     }
 
@@ -394,7 +394,7 @@ test_threads_ended_keeps_nothing (void)
   g_assert_cmpuint (maps_after, <, maps_before + UNJOINED_THREADS / 4);
 
   for (guint i = 0; i < kept->len; i++)
-    g_assert_false (thread_ref_is_alive (g_ptr_array_index (kept, i)));
+    g_assert_false (threadref_ref_is_alive (g_ptr_array_index (kept, i)));
   g_ptr_array_unref (kept);
 }
 

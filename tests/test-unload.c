@@ -13,7 +13,7 @@
 
 #include "test-util.h"
 
-typedef ThreadRef *(*PluginRegister) (gint *counter);
+typedef ThreadRefRef *(*PluginRegister) (gint *counter);
 
 static gboolean
 mapped (const char *path_part)
@@ -33,7 +33,7 @@ module_path (const char *name)
 typedef struct {
   PluginRegister  plugin_register;
   gint            counter;
-  ThreadRef      *ref;
+  ThreadRefRef      *ref;
 } UnloadData;
 
 static void
@@ -102,27 +102,27 @@ test_unload_library_itself (void)
   g_assert_true (mapped ("libthreadref-1.0.so"));
 }
 
-typedef void (*PluginWait) (ThreadRef *worker,
+typedef void (*PluginWait) (ThreadRefRef *worker,
                             gint      *done);
 
 static void
 make_ref (gpointer data)
 {
-  *(ThreadRef **) data = thread_ref_new (NULL, NULL, NULL);
+  *(ThreadRefRef **) data = threadref_ref_new (NULL, NULL, NULL);
 }
 
 static void
 test_unload_async_wait_callback (void)
 {
   g_autofree char *path = module_path ("libthreadref-test-wait-plugin.so");
-  ThreadRef *worker_ref = NULL;
+  ThreadRefRef *worker_ref = NULL;
   PluginWait plugin_wait;
   GModule *module;
   HeldThread held;
   gint done = 0;
 
   g_test_summary ("A module that waits for a thread with "
-                  "thread_ref_wait_async() and is then closed: its ready "
+                  "threadref_ref_wait_async() and is then closed: its ready "
                   "callback stays mapped and runs when the thread ends");
 
   held_thread_start (&held, "waited", make_ref, &worker_ref);

@@ -45,12 +45,12 @@ counter_finalize_func (gpointer data)
 }
 
 static inline void
-counter_ref_func (ThreadRef *ref,
+counter_ref_func (ThreadRefRef *ref,
                   gpointer   data)
 {
   Counter *c = data;
 
-  g_assert_true (THREAD_IS_REF (ref));
+  g_assert_true (THREADREF_IS_REF (ref));
   c->last_thread = pthread_self ();
   g_atomic_int_inc (&c->calls);
 }
@@ -108,7 +108,7 @@ order_entry_finalize_func (gpointer data)
 }
 
 static inline void
-order_entry_ref_func (ThreadRef *ref,
+order_entry_ref_func (ThreadRefRef *ref,
                       gpointer   data)
 {
   order_entry_finalize_func (data);

@@ -27,7 +27,6 @@
 
 #include "threadref-exit-private.h"
 #include "threadref-sentinel-private.h"
-#include "threadref-stamp-private.h"
 
 /* How many nodes the exit pass's callbacks may attach to other threads'
  * lifetimes before the pass stops taking them and warns. */
@@ -75,7 +74,7 @@ run_pass (gboolean rearm)
   guint seen_attaches;
 
   if (pass_depth++ == 0)
-    pass_stamp_limit = threadref_stamp ();
+    pass_stamp_limit = threadref_sentinel_stamp_now ();
 
   /* Put back only when there is something to run: a handler that always
    * put itself back would be called forever. */

@@ -1,4 +1,4 @@
-/* threadref-finalize.c: ThreadFinalize, a finalizer for the thread that made
+/* threadref-finalize.c: ThreadRefFinalize, a finalizer for the thread that made
  * it
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -11,7 +11,7 @@
 #include "threadref-ref-private.h"
 
 /**
- * ThreadFinalize:
+ * ThreadRefFinalize:
  *
  * A function to run once when the thread that created it ends: the C
  * counterpart of Python's `threadref.finalize(func, *args)`, itself a
@@ -34,19 +34,19 @@
  * ```c
  * // on a worker thread: close this thread's connection when it ends
  * Connection *conn = connection_open ();
- * g_object_unref (thread_finalize_new ((ThreadFinalizeFunc) connection_close, conn, NULL));
+ * g_object_unref (threadref_finalize_new ((ThreadRefFinalizeFunc) connection_close, conn, NULL));
  * ```
  *
  * Since: 1.0
  */
-struct _ThreadFinalize
+struct _ThreadRefFinalize
 {
   GObject              parent_instance;
 
-  ThreadRefObjectNode  on;   /* callback: a ThreadFinalizeFunc */
+  ThreadRefObjectNode  on;   /* callback: a ThreadRefFinalizeFunc */
 };
 
-G_DEFINE_FINAL_TYPE (ThreadFinalize, thread_finalize, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (ThreadRefFinalize, threadref_finalize, G_TYPE_OBJECT)
 
 enum {
   PROP_0,
@@ -61,20 +61,20 @@ static GParamSpec *properties[N_PROPS];
 /* Drops the reference the finalizer held on itself since it was created:
  * it has run or been detached. */
 static void
-thread_finalize_die (ThreadFinalize *self)
+threadref_finalize_die (ThreadRefFinalize *self)
 {
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
   g_object_unref (self);
 }
 
 static void
-die_guard (ThreadFinalize **self)
+die_guard (ThreadRefFinalize **self)
 {
-  thread_finalize_die (*self);
+  threadref_finalize_die (*self);
 }
 
 static void
-destroy_notify_guard (ThreadFinalize **self)
+destroy_notify_guard (ThreadRefFinalize **self)
 {
   threadref_object_node_destroy_notify (&(*self)->on);
 }
@@ -83,26 +83,26 @@ destroy_notify_guard (ThreadFinalize **self)
  * may leave by unwinding (it exits the thread, or throws): the destroy
  * notify runs and the finalizer dies on the way out all the same. */
 static void
-thread_finalize_fire (gpointer data)
+threadref_finalize_fire (gpointer data)
 {
-  ThreadFinalize *dying __attribute__ ((cleanup (die_guard))) = data;
-  ThreadFinalize *self __attribute__ ((cleanup (destroy_notify_guard))) = dying;
-  ThreadFinalizeFunc func = (ThreadFinalizeFunc) self->on.callback;
+  ThreadRefFinalize *dying __attribute__ ((cleanup (die_guard))) = data;
+  ThreadRefFinalize *self __attribute__ ((cleanup (destroy_notify_guard))) = dying;
+  ThreadRefFinalizeFunc func = (ThreadRefFinalizeFunc) self->on.callback;
 
   func (self->on.user_data);
 }
 
 static void
-thread_finalize_constructed (GObject *object)
+threadref_finalize_constructed (GObject *object)
 {
-  ThreadFinalize *self = (ThreadFinalize *) object;
+  ThreadRefFinalize *self = (ThreadRefFinalize *) object;
 
-  G_OBJECT_CLASS (thread_finalize_parent_class)->constructed (object);
+  G_OBJECT_CLASS (threadref_finalize_parent_class)->constructed (object);
 
   if (self->on.callback == NULL)
     {
       g_critical ("A ThreadRef.Finalize needs a function to run: make it with "
-                  "thread_finalize_new() (ThreadRef.Finalize.new() in other "
+                  "threadref_finalize_new() (ThreadRef.Finalize.new() in other "
                   "languages), not with g_object_new() alone. This one will "
                   "never run anything.");
       return;
@@ -113,39 +113,39 @@ thread_finalize_constructed (GObject *object)
   g_object_ref (self);
   if (!threadref_object_node_attach (&self->on, object,
                                      THREADREF_NODE_HOLDER | THREADREF_NODE_STAMPED,
-                                     thread_finalize_fire, THREADREF_NODE_PROCESS_EXIT))
+                                     threadref_finalize_fire, THREADREF_NODE_PROCESS_EXIT))
     g_object_unref (self);   /* that lifetime has ended: never attached */
 }
 
 static void
-thread_finalize_finalize (GObject *object)
+threadref_finalize_finalize (GObject *object)
 {
-  ThreadFinalize *self = (ThreadFinalize *) object;
+  ThreadRefFinalize *self = (ThreadRefFinalize *) object;
 
   if (threadref_object_node_is_attached (&self->on))
     threadref_node_release (&self->on.node);
   else
     threadref_object_node_destroy_notify (&self->on);
 
-  G_OBJECT_CLASS (thread_finalize_parent_class)->finalize (object);
+  G_OBJECT_CLASS (threadref_finalize_parent_class)->finalize (object);
 }
 
 static void
-thread_finalize_get_property (GObject    *object,
+threadref_finalize_get_property (GObject    *object,
                               guint       prop_id,
                               GValue     *value,
                               GParamSpec *pspec)
 {
-  ThreadFinalize *self = (ThreadFinalize *) object;
+  ThreadRefFinalize *self = (ThreadRefFinalize *) object;
 
   switch (prop_id)
     {
     case PROP_ALIVE:
-      g_value_set_boolean (value, thread_finalize_is_alive (self));
+      g_value_set_boolean (value, threadref_finalize_is_alive (self));
       break;
 
     case PROP_ATEXIT:
-      g_value_set_boolean (value, thread_finalize_get_atexit (self));
+      g_value_set_boolean (value, threadref_finalize_get_atexit (self));
       break;
 
     default:
@@ -154,17 +154,17 @@ thread_finalize_get_property (GObject    *object,
 }
 
 static void
-thread_finalize_set_property (GObject      *object,
+threadref_finalize_set_property (GObject      *object,
                               guint         prop_id,
                               const GValue *value,
                               GParamSpec   *pspec)
 {
-  ThreadFinalize *self = (ThreadFinalize *) object;
+  ThreadRefFinalize *self = (ThreadRefFinalize *) object;
 
   switch (prop_id)
     {
     case PROP_ATEXIT:
-      thread_finalize_set_atexit (self, g_value_get_boolean (value));
+      threadref_finalize_set_atexit (self, g_value_get_boolean (value));
       break;
 
     case PROP_INIT:
@@ -178,17 +178,17 @@ thread_finalize_set_property (GObject      *object,
 }
 
 static void
-thread_finalize_class_init (ThreadFinalizeClass *klass)
+threadref_finalize_class_init (ThreadRefFinalizeClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->constructed = thread_finalize_constructed;
-  object_class->finalize = thread_finalize_finalize;
-  object_class->get_property = thread_finalize_get_property;
-  object_class->set_property = thread_finalize_set_property;
+  object_class->constructed = threadref_finalize_constructed;
+  object_class->finalize = threadref_finalize_finalize;
+  object_class->get_property = threadref_finalize_get_property;
+  object_class->set_property = threadref_finalize_set_property;
 
   /**
-   * ThreadFinalize:alive: (getter is_alive)
+   * ThreadRefFinalize:alive: (getter is_alive)
    *
    * Whether the finalizer has neither run nor been detached. It turns
    * %FALSE, and is notified, when that happens; it never turns %TRUE again.
@@ -206,7 +206,7 @@ thread_finalize_class_init (ThreadFinalizeClass *klass)
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
-   * ThreadFinalize:atexit: (getter get_atexit) (setter set_atexit)
+   * ThreadRefFinalize:atexit: (getter get_atexit) (setter set_atexit)
    *
    * Whether the finalizer runs at normal process exit while its thread still
    * runs (on the exiting thread). A finalizer of the thread that calls
@@ -227,7 +227,7 @@ thread_finalize_class_init (ThreadFinalizeClass *klass)
   g_object_class_install_property (object_class, PROP_ATEXIT, properties[PROP_ATEXIT]);
 
   /**
-   * ThreadFinalize:init: (skip)
+   * ThreadRefFinalize:init: (skip)
    *
    * What the constructors hand to the new finalizer; private.
    */
@@ -235,13 +235,13 @@ thread_finalize_class_init (ThreadFinalizeClass *klass)
 }
 
 static void
-thread_finalize_init (ThreadFinalize *self)
+threadref_finalize_init (ThreadRefFinalize *self)
 {
   threadref_object_node_init (&self->on);
 }
 
 /**
- * thread_finalize_new: (constructor)
+ * threadref_finalize_new: (constructor)
  * @func: (scope notified) (closure user_data) (destroy destroy_notify):
  *   the function to run once
  * @user_data: data for @func
@@ -256,8 +256,8 @@ thread_finalize_init (ThreadFinalize *self)
  *
  * Since: 1.0
  */
-ThreadFinalize *
-thread_finalize_new (ThreadFinalizeFunc func,
+ThreadRefFinalize *
+threadref_finalize_new (ThreadRefFinalizeFunc func,
                      gpointer           user_data,
                      GDestroyNotify     destroy_notify)
 {
@@ -265,11 +265,11 @@ thread_finalize_new (ThreadFinalizeFunc func,
 
   g_return_val_if_fail (func != NULL, NULL);
 
-  return threadref_object_node_new (THREAD_TYPE_FINALIZE, &init);
+  return threadref_object_node_new (THREADREF_TYPE_FINALIZE, &init);
 }
 
 /**
- * thread_ref_watch_finalize:
+ * threadref_ref_watch_finalize:
  * @self: a ref to the thread to watch
  * @func: (scope notified) (closure user_data) (destroy destroy_notify):
  *   the function to run once
@@ -286,7 +286,7 @@ thread_finalize_new (ThreadFinalizeFunc func,
  *
  * ```c
  * // close a connection when the worker that uses it ends
- * ThreadFinalize *fin = thread_ref_watch_finalize (worker_ref, connection_close, conn, NULL);
+ * ThreadRefFinalize *fin = threadref_ref_watch_finalize (worker_ref, connection_close, conn, NULL);
  * if (fin == NULL)
  *   connection_close (conn);   // the worker already ended
  * else
@@ -298,16 +298,16 @@ thread_finalize_new (ThreadFinalizeFunc func,
  *
  * Since: 1.0
  */
-ThreadFinalize *
-thread_ref_watch_finalize (ThreadRef          *self,
-                           ThreadFinalizeFunc  func,
+ThreadRefFinalize *
+threadref_ref_watch_finalize (ThreadRefRef          *self,
+                           ThreadRefFinalizeFunc  func,
                            gpointer            user_data,
                            GDestroyNotify      destroy_notify)
 {
   ThreadRefObjectNodeInit init = { func, user_data, destroy_notify, NULL };
-  ThreadFinalize *fin;
+  ThreadRefFinalize *fin;
 
-  g_return_val_if_fail (THREAD_IS_REF (self), NULL);
+  g_return_val_if_fail (THREADREF_IS_REF (self), NULL);
   g_return_val_if_fail (func != NULL, NULL);
 
   init.watched = threadref_ref_get_lifetime (self);
@@ -319,7 +319,7 @@ thread_ref_watch_finalize (ThreadRef          *self,
       return NULL;
     }
 
-  fin = threadref_object_node_new (THREAD_TYPE_FINALIZE, &init);
+  fin = threadref_object_node_new (THREADREF_TYPE_FINALIZE, &init);
   if (!threadref_object_node_is_attached (&fin->on))
     {
       /* That thread has ended: finalizing runs the destroy notify now. */
@@ -331,14 +331,14 @@ thread_ref_watch_finalize (ThreadRef          *self,
 }
 
 /**
- * thread_finalize_is_alive: (get-property alive)
+ * threadref_finalize_is_alive: (get-property alive)
  * @self: a finalizer
  *
  * Tells whether @self has neither run nor been detached. Works from any
  * thread. It is %FALSE while its function runs.
  *
  * ```c
- * if (thread_finalize_is_alive (fin))
+ * if (threadref_finalize_is_alive (fin))
  *   g_message ("cleanup still pending");
  * ```
  *
@@ -347,15 +347,15 @@ thread_ref_watch_finalize (ThreadRef          *self,
  * Since: 1.0
  */
 gboolean
-thread_finalize_is_alive (ThreadFinalize *self)
+threadref_finalize_is_alive (ThreadRefFinalize *self)
 {
-  g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
+  g_return_val_if_fail (THREADREF_IS_FINALIZE (self), FALSE);
 
   return threadref_node_is_live (&self->on.node);
 }
 
 /**
- * thread_finalize_call:
+ * threadref_finalize_call:
  * @self: a finalizer
  *
  * If @self is alive, kills it and runs its function now, on the calling
@@ -365,7 +365,7 @@ thread_finalize_is_alive (ThreadFinalize *self)
  *
  * ```c
  * // close the connection now rather than when the thread ends
- * if (!thread_finalize_call (conn_finalizer))
+ * if (!threadref_finalize_call (conn_finalizer))
  *   g_debug ("already closed");
  * ```
  *
@@ -374,19 +374,19 @@ thread_finalize_is_alive (ThreadFinalize *self)
  * Since: 1.0
  */
 gboolean
-thread_finalize_call (ThreadFinalize *self)
+threadref_finalize_call (ThreadRefFinalize *self)
 {
-  g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
+  g_return_val_if_fail (THREADREF_IS_FINALIZE (self), FALSE);
 
   if (!threadref_node_claim (&self->on.node))
     return FALSE;
 
-  thread_finalize_fire (self);
+  threadref_finalize_fire (self);
   return TRUE;
 }
 
 /**
- * thread_finalize_detach:
+ * threadref_finalize_detach:
  * @self: a finalizer
  *
  * If @self is alive, kills it without running its function; its destroy
@@ -394,7 +394,7 @@ thread_finalize_call (ThreadFinalize *self)
  *
  * ```c
  * // the connection moves to another owner: don't close it at thread end
- * if (thread_finalize_detach (conn_finalizer))
+ * if (threadref_finalize_detach (conn_finalizer))
  *   hand_over (conn);
  * ```
  *
@@ -403,21 +403,21 @@ thread_finalize_call (ThreadFinalize *self)
  * Since: 1.0
  */
 gboolean
-thread_finalize_detach (ThreadFinalize *self)
+threadref_finalize_detach (ThreadRefFinalize *self)
 {
-  g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
+  g_return_val_if_fail (THREADREF_IS_FINALIZE (self), FALSE);
 
   if (!threadref_object_node_is_attached (&self->on) ||
       !threadref_node_cancel (&self->on.node))
     return FALSE;
 
   threadref_object_node_destroy_notify (&self->on);
-  thread_finalize_die (self);
+  threadref_finalize_die (self);
   return TRUE;
 }
 
 /**
- * thread_finalize_dup_thread:
+ * threadref_finalize_dup_thread:
  * @self: a finalizer
  *
  * Gets the thread that created @self, while it runs. This is about the
@@ -425,7 +425,7 @@ thread_finalize_detach (ThreadFinalize *self)
  * returns its running thread.
  *
  * ```c
- * g_autoptr(GThread) thread = thread_finalize_dup_thread (fin);
+ * g_autoptr(GThread) thread = threadref_finalize_dup_thread (fin);
  * ```
  *
  * Returns: (transfer full) (nullable): the thread, or %NULL if it has ended
@@ -433,24 +433,24 @@ thread_finalize_detach (ThreadFinalize *self)
  * Since: 1.0
  */
 GThread *
-thread_finalize_dup_thread (ThreadFinalize *self)
+threadref_finalize_dup_thread (ThreadRefFinalize *self)
 {
   ThreadRefSentinel *lifetime;
 
-  g_return_val_if_fail (THREAD_IS_FINALIZE (self), NULL);
+  g_return_val_if_fail (THREADREF_IS_FINALIZE (self), NULL);
 
   lifetime = threadref_object_node_get_lifetime (&self->on);
   return lifetime != NULL ? threadref_sentinel_dup_thread (lifetime) : NULL;
 }
 
 /**
- * thread_finalize_get_atexit: (get-property atexit)
+ * threadref_finalize_get_atexit: (get-property atexit)
  * @self: a finalizer
  *
  * Gets [property@ThreadRef.Finalize:atexit].
  *
  * ```c
- * gboolean at_exit = thread_finalize_get_atexit (fin);
+ * gboolean at_exit = threadref_finalize_get_atexit (fin);
  * ```
  *
  * Returns: whether @self runs at process exit while its thread still runs
@@ -458,15 +458,15 @@ thread_finalize_dup_thread (ThreadFinalize *self)
  * Since: 1.0
  */
 gboolean
-thread_finalize_get_atexit (ThreadFinalize *self)
+threadref_finalize_get_atexit (ThreadRefFinalize *self)
 {
-  g_return_val_if_fail (THREAD_IS_FINALIZE (self), FALSE);
+  g_return_val_if_fail (THREADREF_IS_FINALIZE (self), FALSE);
 
   return threadref_node_get_process_exit (&self->on.node);
 }
 
 /**
- * thread_finalize_set_atexit: (set-property atexit)
+ * threadref_finalize_set_atexit: (set-property atexit)
  * @self: a finalizer
  * @atexit: whether @self runs at process exit while its thread still runs
  *
@@ -474,19 +474,19 @@ thread_finalize_get_atexit (ThreadFinalize *self)
  *
  * ```c
  * // per-thread state that no other thread may touch: not at process exit
- * thread_finalize_set_atexit (fin, FALSE);
+ * threadref_finalize_set_atexit (fin, FALSE);
  * ```
  *
  * Since: 1.0
  */
 void
-thread_finalize_set_atexit (ThreadFinalize *self,
+threadref_finalize_set_atexit (ThreadRefFinalize *self,
                             gboolean        atexit)
 {
-  g_return_if_fail (THREAD_IS_FINALIZE (self));
+  g_return_if_fail (THREADREF_IS_FINALIZE (self));
 
   atexit = !!atexit;
-  if (thread_finalize_get_atexit (self) == atexit)
+  if (threadref_finalize_get_atexit (self) == atexit)
     return;
 
   threadref_node_set_process_exit (&self->on.node, atexit);

@@ -1,4 +1,4 @@
-/* threadref-finalize.h: ThreadFinalize, a finalizer for the thread that
+/* threadref-finalize.h: ThreadRefFinalize, a finalizer for the thread that
  * made it
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -17,13 +17,13 @@
 
 G_BEGIN_DECLS
 
-#define THREAD_TYPE_FINALIZE (thread_finalize_get_type ())
+#define THREADREF_TYPE_FINALIZE (threadref_finalize_get_type ())
 
 THREADREF_AVAILABLE_IN_1_0
-G_DECLARE_FINAL_TYPE (ThreadFinalize, thread_finalize, THREAD, FINALIZE, GObject)
+G_DECLARE_FINAL_TYPE (ThreadRefFinalize, threadref_finalize, THREADREF, FINALIZE, GObject)
 
 /**
- * ThreadFinalizeFunc:
+ * ThreadRefFinalizeFunc:
  * @user_data: the data given to [ctor@ThreadRef.Finalize.new]
  *
  * The type of the function a [class@ThreadRef.Finalize] runs once: when its
@@ -40,29 +40,29 @@ G_DECLARE_FINAL_TYPE (ThreadFinalize, thread_finalize, THREAD, FINALIZE, GObject
  *
  * Since: 1.0
  */
-typedef void (*ThreadFinalizeFunc) (gpointer user_data);
+typedef void (*ThreadRefFinalizeFunc) (gpointer user_data);
 
 THREADREF_AVAILABLE_IN_1_0
-ThreadFinalize *thread_finalize_new        (ThreadFinalizeFunc func,
+ThreadRefFinalize *threadref_finalize_new        (ThreadRefFinalizeFunc func,
                                             gpointer           user_data,
                                             GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-ThreadFinalize *thread_ref_watch_finalize  (ThreadRef         *self,
-                                            ThreadFinalizeFunc func,
+ThreadRefFinalize *threadref_ref_watch_finalize  (ThreadRefRef         *self,
+                                            ThreadRefFinalizeFunc func,
                                             gpointer           user_data,
                                             GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-gboolean        thread_finalize_is_alive   (ThreadFinalize    *self);
+gboolean        threadref_finalize_is_alive   (ThreadRefFinalize    *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean        thread_finalize_call       (ThreadFinalize    *self);
+gboolean        threadref_finalize_call       (ThreadRefFinalize    *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean        thread_finalize_detach     (ThreadFinalize    *self);
+gboolean        threadref_finalize_detach     (ThreadRefFinalize    *self);
 THREADREF_AVAILABLE_IN_1_0
-GThread        *thread_finalize_dup_thread (ThreadFinalize    *self);
+GThread        *threadref_finalize_dup_thread (ThreadRefFinalize    *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean        thread_finalize_get_atexit (ThreadFinalize    *self);
+gboolean        threadref_finalize_get_atexit (ThreadRefFinalize    *self);
 THREADREF_AVAILABLE_IN_1_0
-void            thread_finalize_set_atexit (ThreadFinalize    *self,
+void            threadref_finalize_set_atexit (ThreadRefFinalize    *self,
                                             gboolean           atexit);
 
 G_END_DECLS

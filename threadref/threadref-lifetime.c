@@ -9,7 +9,7 @@
 #include "threadref-thread-private.h"
 
 /**
- * thread_end_lifetime:
+ * threadref_end_lifetime:
  *
  * Ends the calling thread's lifetime as far as threadref is concerned,
  * without ending the thread.
@@ -29,8 +29,8 @@
  * static void
  * run_job (gpointer job, gpointer pool_data)
  * {
- *   job_run (job);           // may register ThreadFinalize cleanups
- *   thread_end_lifetime ();  // they run now, on this worker
+ *   job_run (job);           // may register ThreadRefFinalize cleanups
+ *   threadref_end_lifetime ();  // they run now, on this worker
  * }
  * ```
  *
@@ -43,13 +43,13 @@
  * Since: 1.0
  */
 void
-thread_end_lifetime (void)
+threadref_end_lifetime (void)
 {
   threadref_thread_end_lifetimes ();
 }
 
 /**
- * thread_run_atexit:
+ * threadref_run_atexit:
  *
  * Does now, on the calling thread, what threadref does at normal process
  * exit: ends the calling thread's lifetime (see [func@ThreadRef.end_lifetime])
@@ -66,7 +66,7 @@ thread_end_lifetime (void)
  * Since: 1.0
  */
 void
-thread_run_atexit (void)
+threadref_run_atexit (void)
 {
   threadref_thread_run_exit_pass ();
 }

@@ -16,9 +16,9 @@
 G_BEGIN_DECLS
 
 THREADREF_AVAILABLE_IN_1_0
-void thread_end_lifetime (void);
+void threadref_end_lifetime (void);
 
 THREADREF_AVAILABLE_IN_1_0
-void thread_run_atexit   (void);
+void threadref_run_atexit   (void);
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* threadref-object-node-private.h: what ThreadRef and ThreadFinalize share
+/* threadref-object-node-private.h: what ThreadRefRef and ThreadRefFinalize share
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 
 typedef struct {
   ThreadRefNode      node;
-  gpointer           callback;        /* ThreadRefFunc or ThreadFinalizeFunc */
+  gpointer           callback;        /* ThreadRefRefFunc or ThreadRefFinalizeFunc */
   gpointer           user_data;
   GDestroyNotify     destroy_notify;
   ThreadRefSentinel *watched;         /* from "init": another thread's lifetime */

@@ -1,4 +1,4 @@
-/* threadref-object-node.c: what ThreadRef and ThreadFinalize share (see
+/* threadref-object-node.c: what ThreadRefRef and ThreadRefFinalize share (see
  * threadref-object-node-private.h)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later

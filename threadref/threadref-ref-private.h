@@ -1,4 +1,4 @@
-/* threadref-ref-private.h: what the other faces need of a ThreadRef
+/* threadref-ref-private.h: what the other faces need of a ThreadRefRef
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -11,6 +11,6 @@
 G_BEGIN_DECLS
 
 /* The lifetime ref refers to, or NULL if it never attached. */
-ThreadRefSentinel *threadref_ref_get_lifetime (ThreadRef *ref);
+ThreadRefSentinel *threadref_ref_get_lifetime (ThreadRefRef *ref);
 
 G_END_DECLS

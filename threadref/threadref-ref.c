@@ -1,4 +1,4 @@
-/* threadref-ref.c: ThreadRef, a weak reference to the thread that made it
+/* threadref-ref.c: ThreadRefRef, a weak reference to the thread that made it
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -12,7 +12,7 @@
 #include "threadref-wait-private.h"
 
 /**
- * ThreadRef:
+ * ThreadRefRef:
  *
  * A weak reference to the thread that created it: the C counterpart of
  * Python's `threadref.ref(callback)`.
@@ -30,26 +30,26 @@
  *
  * ```c
  * static void
- * worker_gone (ThreadRef *ref, gpointer user_data)
+ * worker_gone (ThreadRefRef *ref, gpointer user_data)
  * {
  *   g_message ("worker %s ended", (const char *) user_data);
  * }
  *
  * // on the worker thread:
- * ThreadRef *ref = thread_ref_new (worker_gone, g_strdup ("A"), g_free);
- * // hand ref to anyone; thread_ref_is_alive (ref) works from any thread
+ * ThreadRefRef *ref = threadref_ref_new (worker_gone, g_strdup ("A"), g_free);
+ * // hand ref to anyone; threadref_ref_is_alive (ref) works from any thread
  * ```
  *
  * Since: 1.0
  */
-struct _ThreadRef
+struct _ThreadRefRef
 {
   GObject              parent_instance;
 
-  ThreadRefObjectNode  on;   /* callback: a ThreadRefFunc */
+  ThreadRefObjectNode  on;   /* callback: a ThreadRefRefFunc */
 };
 
-G_DEFINE_FINAL_TYPE (ThreadRef, thread_ref, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (ThreadRefRef, threadref_ref, G_TYPE_OBJECT)
 
 enum {
   PROP_0,
@@ -61,7 +61,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void
-destroy_notify_guard (ThreadRef **self)
+destroy_notify_guard (ThreadRefRef **self)
 {
   threadref_object_node_destroy_notify (&(*self)->on);
 }
@@ -71,11 +71,11 @@ destroy_notify_guard (ThreadRef **self)
  * the thread, or throws): the destroy notify and the reference are then
  * let go of on the way out. */
 static void
-thread_ref_fire (gpointer data)
+threadref_ref_fire (gpointer data)
 {
-  g_autoptr(ThreadRef) held = data;
-  ThreadRef *self __attribute__ ((cleanup (destroy_notify_guard))) = held;
-  ThreadRefFunc callback = (ThreadRefFunc) self->on.callback;
+  g_autoptr(ThreadRefRef) held = data;
+  ThreadRefRef *self __attribute__ ((cleanup (destroy_notify_guard))) = held;
+  ThreadRefRefFunc callback = (ThreadRefRefFunc) self->on.callback;
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
 
@@ -84,23 +84,23 @@ thread_ref_fire (gpointer data)
 }
 
 static void
-thread_ref_constructed (GObject *object)
+threadref_ref_constructed (GObject *object)
 {
-  ThreadRef *self = (ThreadRef *) object;
+  ThreadRefRef *self = (ThreadRefRef *) object;
 
-  G_OBJECT_CLASS (thread_ref_parent_class)->constructed (object);
+  G_OBJECT_CLASS (threadref_ref_parent_class)->constructed (object);
 
   /* A ref is weak: it does not keep itself alive, and its node only takes
    * a reference while it runs. */
   threadref_object_node_attach (&self->on, object,
                                 THREADREF_NODE_WEAK_OBJECT | THREADREF_NODE_HOLDER,
-                                thread_ref_fire, 0);
+                                threadref_ref_fire, 0);
 }
 
 static void
-thread_ref_dispose (GObject *object)
+threadref_ref_dispose (GObject *object)
 {
-  ThreadRef *self = (ThreadRef *) object;
+  ThreadRefRef *self = (ThreadRefRef *) object;
 
   /* The last reference is going while the thread runs: like a dropped
    * weakref.ref, the callback will never run. Must happen here, while the
@@ -110,34 +110,34 @@ thread_ref_dispose (GObject *object)
   if (threadref_object_node_is_attached (&self->on) && threadref_node_cancel (&self->on.node))
     threadref_object_node_destroy_notify (&self->on);
 
-  G_OBJECT_CLASS (thread_ref_parent_class)->dispose (object);
+  G_OBJECT_CLASS (threadref_ref_parent_class)->dispose (object);
 }
 
 static void
-thread_ref_finalize (GObject *object)
+threadref_ref_finalize (GObject *object)
 {
-  ThreadRef *self = (ThreadRef *) object;
+  ThreadRefRef *self = (ThreadRefRef *) object;
 
   if (threadref_object_node_is_attached (&self->on))
     threadref_node_release (&self->on.node);
   else
     threadref_object_node_destroy_notify (&self->on);
 
-  G_OBJECT_CLASS (thread_ref_parent_class)->finalize (object);
+  G_OBJECT_CLASS (threadref_ref_parent_class)->finalize (object);
 }
 
 static void
-thread_ref_get_property (GObject    *object,
+threadref_ref_get_property (GObject    *object,
                          guint       prop_id,
                          GValue     *value,
                          GParamSpec *pspec)
 {
-  ThreadRef *self = (ThreadRef *) object;
+  ThreadRefRef *self = (ThreadRefRef *) object;
 
   switch (prop_id)
     {
     case PROP_ALIVE:
-      g_value_set_boolean (value, thread_ref_is_alive (self));
+      g_value_set_boolean (value, threadref_ref_is_alive (self));
       break;
 
     default:
@@ -146,12 +146,12 @@ thread_ref_get_property (GObject    *object,
 }
 
 static void
-thread_ref_set_property (GObject      *object,
+threadref_ref_set_property (GObject      *object,
                          guint         prop_id,
                          const GValue *value,
                          GParamSpec   *pspec)
 {
-  ThreadRef *self = (ThreadRef *) object;
+  ThreadRefRef *self = (ThreadRefRef *) object;
 
   switch (prop_id)
     {
@@ -165,18 +165,18 @@ thread_ref_set_property (GObject      *object,
 }
 
 static void
-thread_ref_class_init (ThreadRefClass *klass)
+threadref_ref_class_init (ThreadRefRefClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->constructed = thread_ref_constructed;
-  object_class->dispose = thread_ref_dispose;
-  object_class->finalize = thread_ref_finalize;
-  object_class->get_property = thread_ref_get_property;
-  object_class->set_property = thread_ref_set_property;
+  object_class->constructed = threadref_ref_constructed;
+  object_class->dispose = threadref_ref_dispose;
+  object_class->finalize = threadref_ref_finalize;
+  object_class->get_property = threadref_ref_get_property;
+  object_class->set_property = threadref_ref_set_property;
 
   /**
-   * ThreadRef:alive: (getter is_alive)
+   * ThreadRefRef:alive: (getter is_alive)
    *
    * Whether the thread the ref refers to still runs. It turns %FALSE, and
    * is notified on the ending thread, when the thread ends; it never turns
@@ -197,7 +197,7 @@ thread_ref_class_init (ThreadRefClass *klass)
   g_object_class_install_property (object_class, PROP_ALIVE, properties[PROP_ALIVE]);
 
   /**
-   * ThreadRef:init: (skip)
+   * ThreadRefRef:init: (skip)
    *
    * What the constructors hand to the new ref; private.
    */
@@ -205,13 +205,13 @@ thread_ref_class_init (ThreadRefClass *klass)
 }
 
 static void
-thread_ref_init (ThreadRef *self)
+threadref_ref_init (ThreadRefRef *self)
 {
   threadref_object_node_init (&self->on);
 }
 
 /**
- * thread_ref_new: (constructor)
+ * threadref_ref_new: (constructor)
  * @callback: (nullable) (scope notified) (closure user_data) (destroy destroy_notify):
  *   the function to run on the calling thread when it ends
  * @user_data: data for @callback
@@ -228,18 +228,18 @@ thread_ref_init (ThreadRef *self)
  *
  * Since: 1.0
  */
-ThreadRef *
-thread_ref_new (ThreadRefFunc  callback,
+ThreadRefRef *
+threadref_ref_new (ThreadRefRefFunc  callback,
                 gpointer       user_data,
                 GDestroyNotify destroy_notify)
 {
   ThreadRefObjectNodeInit init = { callback, user_data, destroy_notify, NULL };
 
-  return threadref_object_node_new (THREAD_TYPE_REF, &init);
+  return threadref_object_node_new (THREADREF_TYPE_REF, &init);
 }
 
 /**
- * thread_ref_watch:
+ * threadref_ref_watch:
  * @self: a ref to the thread to watch
  * @callback: (nullable) (scope notified) (closure user_data) (destroy destroy_notify):
  *   the function to run on that thread when it ends
@@ -258,7 +258,7 @@ thread_ref_new (ThreadRefFunc  callback,
  *
  * ```c
  * // on a supervisor thread, given a ref a worker handed over:
- * ThreadRef *watch = thread_ref_watch (worker_ref, on_worker_gone, self, NULL);
+ * ThreadRefRef *watch = threadref_ref_watch (worker_ref, on_worker_gone, self, NULL);
  * if (watch == NULL)
  *   handle_worker_gone (self);   // it already ended
  * ```
@@ -268,16 +268,16 @@ thread_ref_new (ThreadRefFunc  callback,
  *
  * Since: 1.0
  */
-ThreadRef *
-thread_ref_watch (ThreadRef      *self,
-                  ThreadRefFunc   callback,
+ThreadRefRef *
+threadref_ref_watch (ThreadRefRef      *self,
+                  ThreadRefRefFunc   callback,
                   gpointer        user_data,
                   GDestroyNotify  destroy_notify)
 {
   ThreadRefObjectNodeInit init = { callback, user_data, destroy_notify, NULL };
-  ThreadRef *watch;
+  ThreadRefRef *watch;
 
-  g_return_val_if_fail (THREAD_IS_REF (self), NULL);
+  g_return_val_if_fail (THREADREF_IS_REF (self), NULL);
 
   init.watched = threadref_object_node_get_lifetime (&self->on);
   if (init.watched == NULL)
@@ -288,7 +288,7 @@ thread_ref_watch (ThreadRef      *self,
       return NULL;
     }
 
-  watch = threadref_object_node_new (THREAD_TYPE_REF, &init);
+  watch = threadref_object_node_new (THREADREF_TYPE_REF, &init);
   if (!threadref_object_node_is_attached (&watch->on))
     {
       /* That thread has ended: finalizing runs the destroy notify now. */
@@ -300,7 +300,7 @@ thread_ref_watch (ThreadRef      *self,
 }
 
 /**
- * thread_ref_is_alive: (get-property alive)
+ * threadref_ref_is_alive: (get-property alive)
  * @self: a ref
  *
  * Tells whether the thread @self refers to still runs. Works from any
@@ -308,7 +308,7 @@ thread_ref_watch (ThreadRef      *self,
  * inside the callbacks that run then.
  *
  * ```c
- * if (!thread_ref_is_alive (worker_ref))
+ * if (!threadref_ref_is_alive (worker_ref))
  *   g_message ("the worker has ended (or is ending)");
  * ```
  *
@@ -317,25 +317,25 @@ thread_ref_watch (ThreadRef      *self,
  * Since: 1.0
  */
 gboolean
-thread_ref_is_alive (ThreadRef *self)
+threadref_ref_is_alive (ThreadRefRef *self)
 {
   ThreadRefSentinel *lifetime;
 
-  g_return_val_if_fail (THREAD_IS_REF (self), FALSE);
+  g_return_val_if_fail (THREADREF_IS_REF (self), FALSE);
 
   lifetime = threadref_object_node_get_lifetime (&self->on);
   return lifetime != NULL && threadref_sentinel_is_alive (lifetime);
 }
 
 /**
- * thread_ref_dup_thread:
+ * threadref_ref_dup_thread:
  * @self: a ref
  *
  * Gets the thread @self refers to, while it runs: the counterpart of calling
  * a Python `threadref.ref`. Works from any thread.
  *
  * ```c
- * g_autoptr(GThread) thread = thread_ref_dup_thread (ref);
+ * g_autoptr(GThread) thread = threadref_ref_dup_thread (ref);
  * if (thread != NULL)
  *   g_message ("still running: %p", thread);
  * ```
@@ -345,18 +345,18 @@ thread_ref_is_alive (ThreadRef *self)
  * Since: 1.0
  */
 GThread *
-thread_ref_dup_thread (ThreadRef *self)
+threadref_ref_dup_thread (ThreadRefRef *self)
 {
   ThreadRefSentinel *lifetime;
 
-  g_return_val_if_fail (THREAD_IS_REF (self), NULL);
+  g_return_val_if_fail (THREADREF_IS_REF (self), NULL);
 
   lifetime = threadref_object_node_get_lifetime (&self->on);
   return lifetime != NULL ? threadref_sentinel_dup_thread (lifetime) : NULL;
 }
 
 /**
- * thread_ref_hash:
+ * threadref_ref_hash:
  * @ref: (type ThreadRef.Ref): a ref
  *
  * A [callback@GLib.HashFunc] for refs, agreeing with
@@ -365,7 +365,7 @@ thread_ref_dup_thread (ThreadRef *self)
  *
  * ```c
  * // one entry per thread lifetime, whatever ref was used to add it
- * GHashTable *per_thread = g_hash_table_new_full (thread_ref_hash, thread_ref_equal,
+ * GHashTable *per_thread = g_hash_table_new_full (threadref_ref_hash, threadref_ref_equal,
  *                                                 g_object_unref, g_free);
  * ```
  *
@@ -374,18 +374,18 @@ thread_ref_dup_thread (ThreadRef *self)
  * Since: 1.0
  */
 guint
-thread_ref_hash (gconstpointer ref)
+threadref_ref_hash (gconstpointer ref)
 {
   ThreadRefSentinel *lifetime;
 
-  g_return_val_if_fail (THREAD_IS_REF ((gpointer) ref), 0);
+  g_return_val_if_fail (THREADREF_IS_REF ((gpointer) ref), 0);
 
-  lifetime = threadref_object_node_get_lifetime (&((ThreadRef *) ref)->on);
+  lifetime = threadref_object_node_get_lifetime (&((ThreadRefRef *) ref)->on);
   return lifetime != NULL ? threadref_sentinel_hash (lifetime) : 0;
 }
 
 /**
- * thread_ref_equal:
+ * threadref_ref_equal:
  * @a: (type ThreadRef.Ref): a ref
  * @b: (type ThreadRef.Ref): another ref
  *
@@ -393,7 +393,7 @@ thread_ref_hash (gconstpointer ref)
  * thread lifetime, whether it still runs or not.
  *
  * ```c
- * g_assert_true (thread_ref_equal (ref, thread_ref_watch (ref, NULL, NULL, NULL)));
+ * g_assert_true (threadref_ref_equal (ref, threadref_ref_watch (ref, NULL, NULL, NULL)));
  * ```
  *
  * Returns: %TRUE if @a and @b refer to the same thread lifetime
@@ -401,17 +401,17 @@ thread_ref_hash (gconstpointer ref)
  * Since: 1.0
  */
 gboolean
-thread_ref_equal (gconstpointer a,
+threadref_ref_equal (gconstpointer a,
                   gconstpointer b)
 {
   ThreadRefSentinel *lifetime_a;
   ThreadRefSentinel *lifetime_b;
 
-  g_return_val_if_fail (THREAD_IS_REF ((gpointer) a), FALSE);
-  g_return_val_if_fail (THREAD_IS_REF ((gpointer) b), FALSE);
+  g_return_val_if_fail (THREADREF_IS_REF ((gpointer) a), FALSE);
+  g_return_val_if_fail (THREADREF_IS_REF ((gpointer) b), FALSE);
 
-  lifetime_a = threadref_object_node_get_lifetime (&((ThreadRef *) a)->on);
-  lifetime_b = threadref_object_node_get_lifetime (&((ThreadRef *) b)->on);
+  lifetime_a = threadref_object_node_get_lifetime (&((ThreadRefRef *) a)->on);
+  lifetime_b = threadref_object_node_get_lifetime (&((ThreadRefRef *) b)->on);
   /* A ref that never attached (its thread refused it) equals only itself. */
   if (lifetime_a == NULL || lifetime_b == NULL)
     return a == b;
@@ -419,13 +419,13 @@ thread_ref_equal (gconstpointer a,
 }
 
 ThreadRefSentinel *
-threadref_ref_get_lifetime (ThreadRef *ref)
+threadref_ref_get_lifetime (ThreadRefRef *ref)
 {
   return threadref_object_node_get_lifetime (&ref->on);
 }
 
 /**
- * thread_ref_wait:
+ * threadref_ref_wait:
  * @self: a ref to another thread
  * @timeout_usec: how long to wait, in microseconds; negative waits for as
  *   long as it takes, 0 only checks
@@ -448,21 +448,21 @@ threadref_ref_get_lifetime (ThreadRef *ref)
  * Since: 1.0
  */
 gboolean
-thread_ref_wait (ThreadRef *self,
+threadref_ref_wait (ThreadRefRef *self,
                  gint64     timeout_usec)
 {
   ThreadRefSentinel *lifetime;
 
-  g_return_val_if_fail (THREAD_IS_REF (self), FALSE);
+  g_return_val_if_fail (THREADREF_IS_REF (self), FALSE);
 
   lifetime = threadref_object_node_get_lifetime (&self->on);
   if (lifetime == NULL)
     return TRUE;
   if (threadref_sentinel_is_own (lifetime) && !threadref_sentinel_is_ended (lifetime))
     {
-      g_critical ("thread_ref_wait: the ref is to the calling thread, whose own "
+      g_critical ("threadref_ref_wait: the ref is to the calling thread, whose own "
                   "end this thread would wait for forever; wait from another "
-                  "thread, or use thread_ref_wait_async()");
+                  "thread, or use threadref_ref_wait_async()");
       return FALSE;
     }
 
@@ -470,7 +470,7 @@ thread_ref_wait (ThreadRef *self,
 }
 
 /**
- * thread_ref_wait_async:
+ * threadref_ref_wait_async:
  * @self: a ref to another thread
  * @cancellable: (nullable): a cancellable
  * @callback: (scope async): called when the thread has ended, or the wait was
@@ -489,22 +489,22 @@ thread_ref_wait (ThreadRef *self,
  * static void
  * worker_done (GObject *source, GAsyncResult *result, gpointer user_data)
  * {
- *   if (thread_ref_wait_finish (THREAD_REF (source), result, NULL))
+ *   if (threadref_ref_wait_finish (THREADREF_REF (source), result, NULL))
  *     update_ui_worker_finished (user_data);
  * }
  *
- * thread_ref_wait_async (worker_ref, NULL, worker_done, window);
+ * threadref_ref_wait_async (worker_ref, NULL, worker_done, window);
  * ```
  *
  * Since: 1.0
  */
 void
-thread_ref_wait_async (ThreadRef           *self,
+threadref_ref_wait_async (ThreadRefRef           *self,
                        GCancellable        *cancellable,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
-  g_return_if_fail (THREAD_IS_REF (self));
+  g_return_if_fail (THREADREF_IS_REF (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   /* The callback is called from a main loop later, maybe after the module
@@ -513,11 +513,11 @@ thread_ref_wait_async (ThreadRef           *self,
   threadref_thread_pin_code (callback);
 
   threadref_wait_async (threadref_object_node_get_lifetime (&self->on), self,
-                        cancellable, callback, user_data, thread_ref_wait_async);
+                        cancellable, callback, user_data, threadref_ref_wait_async);
 }
 
 /**
- * thread_ref_wait_finish:
+ * threadref_ref_wait_finish:
  * @self: a ref
  * @result: the result given to the callback of
  *   [method@ThreadRef.Ref.wait_async]
@@ -531,13 +531,13 @@ thread_ref_wait_async (ThreadRef           *self,
  * Since: 1.0
  */
 gboolean
-thread_ref_wait_finish (ThreadRef     *self,
+threadref_ref_wait_finish (ThreadRefRef     *self,
                         GAsyncResult  *result,
                         GError       **error)
 {
-  g_return_val_if_fail (THREAD_IS_REF (self), FALSE);
+  g_return_val_if_fail (THREADREF_IS_REF (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == thread_ref_wait_async, FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == threadref_ref_wait_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -1,4 +1,4 @@
-/* threadref-ref.h: ThreadRef, a weak reference to the thread that made it
+/* threadref-ref.h: ThreadRefRef, a weak reference to the thread that made it
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,13 +15,13 @@
 
 G_BEGIN_DECLS
 
-#define THREAD_TYPE_REF (thread_ref_get_type ())
+#define THREADREF_TYPE_REF (threadref_ref_get_type ())
 
 THREADREF_AVAILABLE_IN_1_0
-G_DECLARE_FINAL_TYPE (ThreadRef, thread_ref, THREAD, REF, GObject)
+G_DECLARE_FINAL_TYPE (ThreadRefRef, threadref_ref, THREADREF, REF, GObject)
 
 /**
- * ThreadRefFunc:
+ * ThreadRefRefFunc:
  * @ref: the [class@ThreadRef.Ref] whose thread ended; it is already dead
  * @user_data: the data given to [ctor@ThreadRef.Ref.new]
  *
@@ -30,47 +30,47 @@ G_DECLARE_FINAL_TYPE (ThreadRef, thread_ref, THREAD, REF, GObject)
  *
  * ```c
  * static void
- * on_thread_ended (ThreadRef *ref, gpointer user_data)
+ * on_thread_ended (ThreadRefRef *ref, gpointer user_data)
  * {
- *   g_assert_false (thread_ref_is_alive (ref));
+ *   g_assert_false (threadref_ref_is_alive (ref));
  *   forget_thread (user_data, ref);
  * }
  * ```
  *
  * Since: 1.0
  */
-typedef void (*ThreadRefFunc) (ThreadRef *ref,
+typedef void (*ThreadRefRefFunc) (ThreadRefRef *ref,
                                gpointer   user_data);
 
 THREADREF_AVAILABLE_IN_1_0
-ThreadRef *thread_ref_new        (ThreadRefFunc  callback,
+ThreadRefRef *threadref_ref_new        (ThreadRefRefFunc  callback,
                                   gpointer       user_data,
                                   GDestroyNotify destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-ThreadRef *thread_ref_watch      (ThreadRef     *self,
-                                  ThreadRefFunc  callback,
+ThreadRefRef *threadref_ref_watch      (ThreadRefRef     *self,
+                                  ThreadRefRefFunc  callback,
                                   gpointer       user_data,
                                   GDestroyNotify destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-gboolean   thread_ref_is_alive   (ThreadRef     *self);
+gboolean   threadref_ref_is_alive   (ThreadRefRef     *self);
 THREADREF_AVAILABLE_IN_1_0
-GThread   *thread_ref_dup_thread (ThreadRef     *self);
+GThread   *threadref_ref_dup_thread (ThreadRefRef     *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean   thread_ref_wait       (ThreadRef     *self,
+gboolean   threadref_ref_wait       (ThreadRefRef     *self,
                                   gint64         timeout_usec);
 THREADREF_AVAILABLE_IN_1_0
-void       thread_ref_wait_async (ThreadRef           *self,
+void       threadref_ref_wait_async (ThreadRefRef           *self,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data);
 THREADREF_AVAILABLE_IN_1_0
-gboolean   thread_ref_wait_finish (ThreadRef    *self,
+gboolean   threadref_ref_wait_finish (ThreadRefRef    *self,
                                    GAsyncResult *result,
                                    GError      **error);
 THREADREF_AVAILABLE_IN_1_0
-guint      thread_ref_hash       (gconstpointer  ref);
+guint      threadref_ref_hash       (gconstpointer  ref);
 THREADREF_AVAILABLE_IN_1_0
-gboolean   thread_ref_equal      (gconstpointer  a,
+gboolean   threadref_ref_equal      (gconstpointer  a,
                                   gconstpointer  b);
 
 G_END_DECLS

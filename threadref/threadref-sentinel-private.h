@@ -6,7 +6,7 @@
  * A lifetime is what a ref refers to and what a finalizer waits for: it
  * starts with a thread's first registration and ends when the thread ends
  * (or earlier, on purpose). Its object is a ThreadRefSentinel, the name the
- * original design gave it. Each registration (a ThreadRef, a ThreadFinalize
+ * original design gave it. Each registration (a ThreadRefRef, a ThreadRefFinalize
  * or a plain one) is a ThreadRefNode linked, newest first, into its
  * lifetime's list under the lifetime's lock.
  *
@@ -142,6 +142,9 @@ threadref_node_get_process_exit (ThreadRefNode *node)
 void               threadref_sentinel_begin_end     (ThreadRefSentinel *self);
 void               threadref_sentinel_drain         (ThreadRefSentinel *self);
 void               threadref_sentinel_finish_end    (ThreadRefSentinel *self);
+
+/* The clock of creation stamps, for the exit pass's snapshot. */
+guint64            threadref_sentinel_stamp_now      (void);
 
 /* For process exit: claims every LIVE node marked PROCESS_EXIT of every
  * lifetime not ENDED and not the calling thread's, except nodes stamped

@@ -13,7 +13,44 @@
 
 #include "threadref-registry-private.h"
 #include "threadref-sentinel-private.h"
-#include "threadref-stamp-private.h"
+
+#if defined (__x86_64__) || defined (__i386__)
+# include <x86intrin.h>
+#endif
+
+/* Creation stamps, which order registrations across threads.
+ *
+ * At process exit, finalizers of threads that still run are run newest first
+ * across all threads. Within one thread the list order already says which is
+ * newer; across threads we need a clock that every core reads the same. A
+ * shared atomic counter would do, but it is a cache line that every
+ * registering thread writes: with two threads registering at once it costs
+ * more than the whole registration. The CPU's invariant time-stamp counter
+ * (the kernel's default clocksource on x86-64) is read locally in a few
+ * nanoseconds and agrees across cores. Registrations made concurrently on
+ * two threads have no creation order to respect; ones ordered by any
+ * synchronisation get increasing stamps.
+ */
+static inline guint64
+stamp_now (void)
+{
+#if defined (__x86_64__) || defined (__i386__)
+  return __rdtsc ();
+#elif defined (__aarch64__)
+  guint64 value;
+  __asm__ __volatile__ ("isb; mrs %0, cntvct_el0" : "=r" (value) :: "memory");
+  return value;
+#else
+  static guint64 counter;
+  return __atomic_add_fetch (&counter, 1, __ATOMIC_RELAXED);
+#endif
+}
+
+guint64
+threadref_sentinel_stamp_now (void)
+{
+  return stamp_now ();
+}
 
 /* A lifetime's state; it only moves forward. */
 typedef enum {
@@ -26,8 +63,8 @@ typedef enum {
  * ThreadRefSentinel:
  *
  * One lifetime of one thread. Its thread reaches it through
- * threadref-thread.c while it runs; every holder node (ThreadRef,
- * ThreadFinalize, plain handle) reaches it until that holder is released.
+ * threadref-thread.c while it runs; every holder node (ThreadRefRef,
+ * ThreadRefFinalize, plain handle) reaches it until that holder is released.
  * When it has ENDED and no holder is left, whichever happens last, it is
  * released: kept in the registry's pool for another lifetime, or finalized
  * if the pool is full.
@@ -243,7 +280,7 @@ threadref_sentinel_attach (ThreadRefSentinel *self,
   /* Only nodes that may run at process exit need a place in the order
    * across threads (a finalizer whose atexit property starts FALSE may have
    * it turned on later). */
-  node->stamp = (kind & THREADREF_NODE_STAMPED) ? threadref_stamp () : 0;
+  node->stamp = (kind & THREADREF_NODE_STAMPED) ? stamp_now () : 0;
   node->state = THREADREF_NODE_LIVE | flags;
   node->sentinel = self;
 

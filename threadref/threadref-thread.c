@@ -15,7 +15,7 @@
  *    from another library's key destructor, a main thread that ends with
  *    pthread_exit(), or a C library without the first hook;
  *  - in the process-exit pass (threadref-exit.c);
- *  - on purpose, with thread_end_lifetime().
+ *  - on purpose, with threadref_end_lifetime().
  *
  * An end may be left half-way: a callback may exit the thread, throw, or
  * call exit(). Nothing of the lifetime is lost then: each end in progress

@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * What a competent C programmer writes for the same capability as the plain
- * path (thread_at_exit_add()/thread_at_exit_cancel()): any number of
+ * path (threadref_at_thread_exit_add()/threadref_at_thread_exit_cancel()): any number of
  * callbacks per thread, run newest first by the thread's pthread-key
  * destructor, each cancellable from any thread, with a handle that may
  * outlive the thread. One malloc'd node per registration in a doubly-linked

@@ -20,7 +20,7 @@ typedef struct {
   guint    load_ops;        /* register+cancel pairs per timed batch */
   guint    parallel_n;      /* callbacks per thread, parallel */
   guint    memory_n;        /* live registrations for bytes per registration */
-  guint    lifetime_n;      /* registrations per thread_end_lifetime() */
+  guint    lifetime_n;      /* registrations per threadref_end_lifetime() */
   guint    lifetime_batches;
   guint    wait_samples;    /* thread ends per wait-latency kind */
   char   **only;            /* sections to run; NULL: all */

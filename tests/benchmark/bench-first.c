@@ -1,5 +1,5 @@
 /* bench-first.c: what a thread pays for its first registration (the
- * anchor)
+ * lifetime)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -40,8 +40,8 @@ first_run_once (FirstCase *c,
   return bench_median (diffs, threads);
 }
 
-/* (a thread that makes one registration − an empty thread): the anchor is
- * made, the registration runs at the thread's end, the anchor goes. */
+/* (a thread that makes one registration − an empty thread): the lifetime is
+ * made, the registration runs at the thread's end, the lifetime goes. */
 void
 bench_section_first (BenchReport       *report,
                      const BenchConfig *config)
@@ -58,7 +58,7 @@ bench_section_first (BenchReport       *report,
      * g_slice_alloc(), and tears it down at its end. */
     { &bench_gobject_floor, NULL, NULL, bench_time_gthread, FALSE },
     /* g_thread_self() must then make a GThread for a thread GLib did not
-     * start: the anchor keeps a reference to it. */
+     * start: the lifetime keeps a reference to it. */
     { &bench_plain, "plain-pthread", "plain C path, pthread_create", bench_time_pthread, FALSE },
     { &bench_list, "list-pthread", "hand-written list, pthread_create", bench_time_pthread, FALSE },
   };

@@ -6,7 +6,7 @@
  *
  * It registers nothing: "fire" is g_object_new() + g_object_unref() at
  * once, "add" and "cancel" are g_object_new() and, later,
- * g_object_unref(), the lifetime pattern of a ThreadFinalize or a ThreadRef.
+ * g_object_unref(), the lifetime pattern of a ThreadRefFinalize or a ThreadRef.
  */
 
 #include <glib-object.h>

@@ -1,12 +1,12 @@
 /* bench-lifetime.c: the cost of ending a lifetime on purpose with
- * thread_end_lifetime(), per registration it runs
+ * threadref_end_lifetime(), per registration it runs
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * One thread, every variant in turn: register N callbacks (untimed), then
  * time the call that runs them all. The hand-written list's counterpart
  * runs its list the same way and keeps its per-thread struct; the library
- * also ends the anchor, and the next registration makes a new one
+ * also ends the lifetime, and the next registration makes a new one
  * (untimed).
  */
 
@@ -96,7 +96,7 @@ bench_section_lifetime (BenchReport       *report,
     {
       LifetimeCase *c = &cases[i];
 
-      bench_report_add (report, "ending a lifetime", "thread_end_lifetime() per registration",
+      bench_report_add (report, "ending a lifetime", "threadref_end_lifetime() per registration",
                         c->variant->id, c->variant->label, config->lifetime_n, "ns",
                         bench_stats ((double *) c->samples->data, c->samples->len));
       g_array_unref (c->samples);

@@ -6,7 +6,7 @@
  * One thread makes N registrations and keeps them live; the figure is the
  * growth of mallinfo2()'s bytes in use (uordblks + hblkhd, all arenas)
  * over N, read on that thread while nothing else runs. That includes what
- * the thread's first registration sets up once (the anchor, and GLib's
+ * the thread's first registration sets up once (the lifetime, and GLib's
  * per-thread GSlice state for GObject-based variants), so the growth is
  * also read after the first registration: the first one's bytes, and the
  * marginal bytes of the N − 1 others, are shown apart. GObject instances come from GSlice, which

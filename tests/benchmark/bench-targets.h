@@ -11,10 +11,10 @@
 
 #define BENCH_TARGET_PLAIN_FIRE_RATIO      1.5   /* plain register+fire, x list */
 #define BENCH_TARGET_PLAIN_CANCEL_RATIO    1.5   /* plain register+cancel, x list */
-#define BENCH_TARGET_FINALIZE_FIRE_RATIO   8.0   /* ThreadFinalize register+fire, x list */
-#define BENCH_TARGET_REF_CANCEL_RATIO      8.0   /* ThreadRef register+cancel, x list */
+#define BENCH_TARGET_FINALIZE_FIRE_RATIO   8.0   /* ThreadRefFinalize register+fire, x list */
+#define BENCH_TARGET_REF_CANCEL_RATIO      8.0   /* ThreadRefRef register+cancel, x list */
 #define BENCH_TARGET_LOAD_GROWTH           1.5   /* cancel at the largest load / at the smallest */
 #define BENCH_TARGET_PARALLEL_SCALING      1.6   /* plain path, 2 threads / 1 thread throughput */
 #define BENCH_TARGET_PLAIN_BYTES           64.0  /* bytes per live plain registration */
-#define BENCH_TARGET_FINALIZE_BYTES        160.0 /* bytes per live ThreadFinalize */
+#define BENCH_TARGET_FINALIZE_BYTES        160.0 /* bytes per live ThreadRefFinalize */
 #define BENCH_TARGET_FIRST_NS              2000.0 /* first registration in a thread */

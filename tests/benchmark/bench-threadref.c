@@ -1,5 +1,5 @@
 /* bench-threadref.c: the library's variants: the plain C path with each
- * flag, ThreadFinalize and ThreadRef
+ * flag, ThreadRefFinalize and ThreadRefRef
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -12,7 +12,7 @@
 static void
 end_lifetime (void)
 {
-  thread_end_lifetime ();
+  threadref_end_lifetime ();
 }
 
 /* The plain path */
@@ -20,19 +20,19 @@ end_lifetime (void)
 static void
 plain_cancel (gpointer handle)
 {
-  thread_at_exit_cancel (handle);
+  threadref_at_thread_exit_cancel (handle);
 }
 
 static void
 plain_add_fire (guint64 *counter)
 {
-  thread_at_exit (bench_count, counter, THREAD_AT_EXIT_DEFAULT);
+  threadref_at_thread_exit (bench_count, counter, THREADREF_AT_THREAD_EXIT_DEFAULT);
 }
 
 static gpointer
 plain_add (guint64 *counter)
 {
-  return thread_at_exit_add (bench_count, counter, THREAD_AT_EXIT_DEFAULT);
+  return threadref_at_thread_exit_add (bench_count, counter, THREADREF_AT_THREAD_EXIT_DEFAULT);
 }
 
 const BenchVariant bench_plain = {
@@ -47,13 +47,13 @@ const BenchVariant bench_plain = {
 static void
 plain_thread_only_add_fire (guint64 *counter)
 {
-  thread_at_exit (bench_count, counter, THREAD_AT_EXIT_THREAD_ONLY);
+  threadref_at_thread_exit (bench_count, counter, THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
 }
 
 static gpointer
 plain_thread_only_add (guint64 *counter)
 {
-  return thread_at_exit_add (bench_count, counter, THREAD_AT_EXIT_THREAD_ONLY);
+  return threadref_at_thread_exit_add (bench_count, counter, THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
 }
 
 const BenchVariant bench_plain_thread_only = {
@@ -65,49 +65,49 @@ const BenchVariant bench_plain_thread_only = {
   .end_now = end_lifetime,
 };
 
-/* ThreadFinalize: "fire" drops our reference at once (it keeps itself
+/* ThreadRefFinalize: "fire" drops our reference at once (it keeps itself
  * alive); "cancel" is detach, then our unref. */
 
 static void
 finalize_add_fire (guint64 *counter)
 {
-  g_object_unref (thread_finalize_new (bench_count, counter, NULL));
+  g_object_unref (threadref_finalize_new (bench_count, counter, NULL));
 }
 
 static gpointer
 finalize_add (guint64 *counter)
 {
-  return thread_finalize_new (bench_count, counter, NULL);
+  return threadref_finalize_new (bench_count, counter, NULL);
 }
 
 static void
 finalize_cancel (gpointer handle)
 {
-  thread_finalize_detach (handle);
+  threadref_finalize_detach (handle);
   g_object_unref (handle);
 }
 
 const BenchVariant bench_finalize = {
   .id = "finalize",
-  .label = "ThreadFinalize",
+  .label = "ThreadRefFinalize",
   .add_fire = finalize_add_fire,
   .add = finalize_add,
   .cancel = finalize_cancel,
   .end_now = end_lifetime,
 };
 
-/* ThreadRef: "fire" keeps the ref until its thread ends, when its callback
+/* ThreadRefRef: "fire" keeps the ref until its thread ends, when its callback
  * drops it; "cancel" drops it before. */
 
 static void
-ref_counted (ThreadRef *ref,
+ref_counted (ThreadRefRef *ref,
              gpointer   counter)
 {
   bench_count (counter);
 }
 
 static void
-ref_counted_then_dropped (ThreadRef *ref,
+ref_counted_then_dropped (ThreadRefRef *ref,
                           gpointer   counter)
 {
   bench_count (counter);
@@ -118,13 +118,13 @@ static void
 ref_add_fire (guint64 *counter)
 {
   /* Owned by ref_counted_then_dropped from here on. */
-  ThreadRef *ref G_GNUC_UNUSED = thread_ref_new (ref_counted_then_dropped, counter, NULL);
+  ThreadRefRef *ref G_GNUC_UNUSED = threadref_ref_new (ref_counted_then_dropped, counter, NULL);
 }
 
 static gpointer
 ref_add (guint64 *counter)
 {
-  return thread_ref_new (ref_counted, counter, NULL);
+  return threadref_ref_new (ref_counted, counter, NULL);
 }
 
 static void

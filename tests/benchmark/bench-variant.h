@@ -35,8 +35,8 @@ typedef struct {
 } BenchVariant;
 
 /* threadref (bench-threadref.c) */
-extern const BenchVariant bench_plain;              /* THREAD_AT_EXIT_DEFAULT */
-extern const BenchVariant bench_plain_thread_only;  /* THREAD_AT_EXIT_THREAD_ONLY */
+extern const BenchVariant bench_plain;              /* THREADREF_AT_THREAD_EXIT_DEFAULT */
+extern const BenchVariant bench_plain_thread_only;  /* THREADREF_AT_THREAD_EXIT_THREAD_ONLY */
 extern const BenchVariant bench_finalize;
 extern const BenchVariant bench_ref;
 
@@ -46,7 +46,7 @@ extern const BenchVariant bench_cxa;                /* bench-baseline-cxa.c */
 extern const BenchVariant bench_gprivate;           /* bench-baseline-gprivate.c */
 
 /* Not a thread-exit mechanism: g_object_new() + g_object_unref() of an
- * empty type, the floor under ThreadFinalize and ThreadRef
+ * empty type, the floor under ThreadRefFinalize and ThreadRefRef
  * (bench-gobject-floor.c). */
 extern const BenchVariant bench_gobject_floor;
 

@@ -4,12 +4,12 @@
  *
  * A target thread registers, first, a callback that reads the clock as it
  * returns; being the oldest registration it is the last to run. It hands a
- * ThreadRef to itself to the main thread, sleeps a little so that the main
+ * ThreadRefRef to itself to the main thread, sleeps a little so that the main
  * thread is surely waiting, and returns. The figure is the time from that
  * last callback to the wake-up of:
  *
- * - the main thread blocked in thread_ref_wait (ref, -1);
- * - the callback of thread_ref_wait_async() in a GMainLoop on the main
+ * - the main thread blocked in threadref_ref_wait (ref, -1);
+ * - the callback of threadref_ref_wait_async() in a GMainLoop on the main
  *   thread;
  * - for reference, the main thread blocked in g_thread_join(); the probe
  *   is then a hand-written-list callback, and the join also waits for the
@@ -32,8 +32,8 @@ static const struct {
   const char *id;
   const char *label;
 } wait_kinds[] = {
-  { "wait", "thread_ref_wait" },
-  { "wait-async", "thread_ref_wait_async" },
+  { "wait", "threadref_ref_wait" },
+  { "wait-async", "threadref_ref_wait_async" },
   { "join", "g_thread_join" },
 };
 
@@ -43,7 +43,7 @@ static const struct {
 typedef struct {
   WaitKind     kind;
   GAsyncQueue *handoff;
-  ThreadRef   *ref;
+  ThreadRefRef   *ref;
   gint64       ended_ns;   /* as the last callback returns */
   gint64       woken_ns;
   GMainLoop   *loop;
@@ -66,8 +66,8 @@ target_run (gpointer data)
     list_at_exit (probe_mark_end, probe);
   else
     {
-      thread_at_exit (probe_mark_end, probe, THREAD_AT_EXIT_THREAD_ONLY);
-      probe->ref = thread_ref_new (NULL, NULL, NULL);
+      threadref_at_thread_exit (probe_mark_end, probe, THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
+      probe->ref = threadref_ref_new (NULL, NULL, NULL);
     }
 
   g_async_queue_push (probe->handoff, probe);
@@ -84,8 +84,8 @@ wait_done (GObject      *source,
   WaitProbe *probe = data;
 
   probe->woken_ns = bench_now_ns ();
-  if (!thread_ref_wait_finish (THREAD_REF (source), result, NULL))
-    g_warning ("thread_ref_wait_async failed");
+  if (!threadref_ref_wait_finish (THREADREF_REF (source), result, NULL))
+    g_warning ("threadref_ref_wait_async failed");
   g_main_loop_quit (probe->loop);
 }
 
@@ -105,13 +105,13 @@ measure_once (WaitKind   kind,
   switch (kind)
     {
     case WAIT_BLOCKING:
-      thread_ref_wait (probe.ref, -1);
+      threadref_ref_wait (probe.ref, -1);
       probe.woken_ns = bench_now_ns ();
       g_thread_join (target);
       break;
 
     case WAIT_ASYNC:
-      thread_ref_wait_async (probe.ref, NULL, wait_done, &probe);
+      threadref_ref_wait_async (probe.ref, NULL, wait_done, &probe);
       g_main_loop_run (loop);
       g_thread_join (target);
       break;

@@ -18,10 +18,10 @@ note (gpointer label)
 }
 
 static void
-ref_fired (ThreadRef *ref,
+ref_fired (ThreadRefRef *ref,
            gpointer   label)
 {
-  if (thread_ref_is_alive (ref))
+  if (threadref_ref_is_alive (ref))
     g_string_append (order, "!alive-in-callback!");
   g_string_append (order, label);
 }
@@ -29,11 +29,11 @@ ref_fired (ThreadRef *ref,
 static gpointer
 worker (gpointer data)
 {
-  ThreadRef **ref = data;
+  ThreadRefRef **ref = data;
 
-  *ref = thread_ref_new (ref_fired, "R", NULL);
-  g_object_unref (thread_finalize_new (note, "F", NULL));
-  thread_at_exit (note, "P", THREAD_AT_EXIT_DEFAULT);
+  *ref = threadref_ref_new (ref_fired, "R", NULL);
+  g_object_unref (threadref_finalize_new (note, "F", NULL));
+  threadref_at_thread_exit (note, "P", THREADREF_AT_THREAD_EXIT_DEFAULT);
   return NULL;
 }
 
@@ -43,19 +43,19 @@ worker (gpointer data)
 int
 main (void)
 {
-  ThreadRef *ref = NULL;
-  ThreadRef *here = thread_ref_new (NULL, NULL, NULL);
+  ThreadRefRef *ref = NULL;
+  ThreadRefRef *here = threadref_ref_new (NULL, NULL, NULL);
   GThread *self;
 
   order = g_string_new (NULL);
   g_thread_join (g_thread_new ("worker", worker, &ref));
 
   CHECK (g_str_equal (order->str, "PFR"));
-  CHECK (!thread_ref_is_alive (ref));
-  CHECK (thread_ref_dup_thread (ref) == NULL);
-  CHECK (thread_ref_is_alive (here));
-  CHECK (!thread_ref_equal (ref, here));
-  self = thread_ref_dup_thread (here);
+  CHECK (!threadref_ref_is_alive (ref));
+  CHECK (threadref_ref_dup_thread (ref) == NULL);
+  CHECK (threadref_ref_is_alive (here));
+  CHECK (!threadref_ref_equal (ref, here));
+  self = threadref_ref_dup_thread (here);
   CHECK (self == g_thread_self ());
   g_thread_unref (self);
   CHECK (THREADREF_CHECK_VERSION (1, 0, 0));

@@ -12,7 +12,7 @@ typedef struct {
   guint      run_ms;
   GMutex     mutex;
   GCond      cond;
-  ThreadRef *ref;
+  ThreadRefRef *ref;
   gint       refs;    /* the worker and the spawner each drop one */
 } Worker;
 
@@ -40,12 +40,12 @@ worker_main (gpointer data)
   guint run_ms = worker->run_ms;
 
   g_mutex_lock (&worker->mutex);
-  worker->ref = thread_ref_new (NULL, NULL, NULL);
+  worker->ref = threadref_ref_new (NULL, NULL, NULL);
   g_cond_signal (&worker->cond);
   g_mutex_unlock (&worker->mutex);
   worker_unref (worker);
 
-  g_object_unref (thread_finalize_new (slow_cleanup, NULL, NULL));
+  g_object_unref (threadref_finalize_new (slow_cleanup, NULL, NULL));
   g_usleep (run_ms * 1000);
   return NULL;
 }
@@ -59,11 +59,11 @@ worker_main (gpointer data)
  *
  * Returns: (transfer full): a ref to the new thread
  */
-ThreadRef *
+ThreadRefRef *
 thread_ref_test_spawn_worker (guint run_ms)
 {
   Worker *worker = g_new0 (Worker, 1);
-  ThreadRef *ref;
+  ThreadRefRef *ref;
 
   worker->run_ms = run_ms;
   worker->refs = 2;

@@ -10,6 +10,6 @@
 
 G_BEGIN_DECLS
 
-ThreadRef *thread_ref_test_spawn_worker (guint run_ms);
+ThreadRefRef *thread_ref_test_spawn_worker (guint run_ms);
 
 G_END_DECLS

@@ -18,7 +18,7 @@ plugin_callback (gpointer data)
 }
 
 static void
-plugin_ref_callback (ThreadRef *ref,
+plugin_ref_callback (ThreadRefRef *ref,
                      gpointer   data)
 {
   g_atomic_int_inc ((gint *) data);
@@ -32,14 +32,14 @@ plugin_destroy (gpointer data)
 
 /* Registers three callbacks for the calling thread; each bumps *counter
  * when it runs, and the destroy notifies bump it too. Returns the ref. */
-G_MODULE_EXPORT ThreadRef *plugin_register (gint *counter);
+G_MODULE_EXPORT ThreadRefRef *plugin_register (gint *counter);
 
-G_MODULE_EXPORT ThreadRef *
+G_MODULE_EXPORT ThreadRefRef *
 plugin_register (gint *counter)
 {
-  g_object_unref (thread_finalize_new (plugin_callback, counter, plugin_destroy));
-  thread_at_exit (plugin_callback, counter, THREAD_AT_EXIT_DEFAULT);
-  return thread_ref_new (plugin_ref_callback, counter, plugin_destroy);
+  g_object_unref (threadref_finalize_new (plugin_callback, counter, plugin_destroy));
+  threadref_at_thread_exit (plugin_callback, counter, THREADREF_AT_THREAD_EXIT_DEFAULT);
+  return threadref_ref_new (plugin_ref_callback, counter, plugin_destroy);
 }
 
 G_MODULE_EXPORT int plugin_marker (void);

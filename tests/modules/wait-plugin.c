@@ -12,17 +12,17 @@ plugin_wait_done (GObject      *source,
                   GAsyncResult *result,
                   gpointer      data)
 {
-  *(gint *) data = thread_ref_wait_finish (THREAD_REF (source), result, NULL) ? 1 : -1;
+  *(gint *) data = threadref_ref_wait_finish (THREADREF_REF (source), result, NULL) ? 1 : -1;
 }
 
 /* Waits for the thread of worker; *done turns 1 in the caller's main
  * context once it has ended. */
-G_MODULE_EXPORT void plugin_wait (ThreadRef *worker,
+G_MODULE_EXPORT void plugin_wait (ThreadRefRef *worker,
                                   gint      *done);
 
 G_MODULE_EXPORT void
-plugin_wait (ThreadRef *worker,
+plugin_wait (ThreadRefRef *worker,
              gint      *done)
 {
-  thread_ref_wait_async (worker, NULL, plugin_wait_done, done);
+  threadref_ref_wait_async (worker, NULL, plugin_wait_done, done);
 }

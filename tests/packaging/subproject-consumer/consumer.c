@@ -18,7 +18,7 @@ count (gpointer data)
 static gpointer
 worker (gpointer data)
 {
-  g_object_unref (thread_finalize_new (count, NULL, NULL));
+  g_object_unref (threadref_finalize_new (count, NULL, NULL));
   return NULL;
 }
 

@@ -1,36 +1,36 @@
-/* threadref-at-exit.c: the plain C path
+/* threadref-at-thread-exit.c: the plain C path
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
 
-#include "threadref-at-exit.h"
+#include "threadref-at-thread-exit.h"
 #include "threadref-thread-private.h"
 
 /* A handle is the node itself: one allocation per registration. */
-struct _ThreadAtExit
+struct _ThreadRefAtThreadExit
 {
   ThreadRefNode node;
 };
 
-#define KNOWN_FLAGS (THREAD_AT_EXIT_THREAD_ONLY)
+#define KNOWN_FLAGS (THREADREF_AT_THREAD_EXIT_THREAD_ONLY)
 
 static gboolean
 attach_plain (ThreadRefNode     *node,
               ThreadRefNodeKind  kind,
               GDestroyNotify     func,
               gpointer           data,
-              ThreadAtExitFlags  flags)
+              ThreadRefAtThreadExitFlags  flags)
 {
-  if (flags & THREAD_AT_EXIT_THREAD_ONLY)
+  if (flags & THREADREF_AT_THREAD_EXIT_THREAD_ONLY)
     return threadref_thread_attach (node, kind | THREADREF_NODE_PLAIN, func, data, 0);
   return threadref_thread_attach (node, kind | THREADREF_NODE_PLAIN | THREADREF_NODE_STAMPED,
                                   func, data, THREADREF_NODE_PROCESS_EXIT);
 }
 
 /**
- * thread_at_exit: (skip)
+ * threadref_at_thread_exit: (skip)
  * @func: the function to run
  * @data: its argument
  * @flags: how it behaves at process exit
@@ -40,14 +40,14 @@ attach_plain (ThreadRefNode     *node,
  * [class@ThreadRef.Finalize] (newest first with every other registration of
  * the thread, nested registrations, process exit), without a GObject.
  *
- * It cannot be cancelled; `thread_at_exit_add()` can.
+ * It cannot be cancelled; `threadref_at_thread_exit_add()` can.
  *
  * Since: 1.0
  */
 void
-thread_at_exit (GDestroyNotify    func,
+threadref_at_thread_exit (GDestroyNotify    func,
                 gpointer          data,
-                ThreadAtExitFlags flags)
+                ThreadRefAtThreadExitFlags flags)
 {
   g_return_if_fail (func != NULL);
   g_return_if_fail ((flags & ~KNOWN_FLAGS) == 0);
@@ -56,40 +56,40 @@ thread_at_exit (GDestroyNotify    func,
 }
 
 /**
- * thread_at_exit_add: (skip)
+ * threadref_at_thread_exit_add: (skip)
  * @func: the function to run
  * @data: its argument
  * @flags: how it behaves at process exit
  *
- * Like `thread_at_exit()`, but returns a handle with which the
+ * Like `threadref_at_thread_exit()`, but returns a handle with which the
  * registration can be cancelled from any thread.
  *
  * Every handle must be given back exactly once, with
- * `thread_at_exit_cancel()`, whether or not @func has run by then.
+ * `threadref_at_thread_exit_cancel()`, whether or not @func has run by then.
  *
  * Returns: (transfer full): a handle
  *
  * Since: 1.0
  */
-ThreadAtExit *
-thread_at_exit_add (GDestroyNotify    func,
+ThreadRefAtThreadExit *
+threadref_at_thread_exit_add (GDestroyNotify    func,
                     gpointer          data,
-                    ThreadAtExitFlags flags)
+                    ThreadRefAtThreadExitFlags flags)
 {
-  ThreadAtExit *handle;
+  ThreadRefAtThreadExit *handle;
 
   g_return_val_if_fail (func != NULL, NULL);
   g_return_val_if_fail ((flags & ~KNOWN_FLAGS) == 0, NULL);
 
-  handle = (ThreadAtExit *) threadref_node_new_plain ();
+  handle = (ThreadRefAtThreadExit *) threadref_node_new_plain ();
   attach_plain (&handle->node, THREADREF_NODE_HOLDER, func, data, flags);
 
   return handle;
 }
 
 /**
- * thread_at_exit_cancel: (skip)
- * @handle: (transfer full): a handle from `thread_at_exit_add()`
+ * threadref_at_thread_exit_cancel: (skip)
+ * @handle: (transfer full): a handle from `threadref_at_thread_exit_add()`
  *
  * Cancels a registration and gives its handle back. Works from any thread.
  *
@@ -102,7 +102,7 @@ thread_at_exit_add (GDestroyNotify    func,
  * Since: 1.0
  */
 gboolean
-thread_at_exit_cancel (ThreadAtExit *handle)
+threadref_at_thread_exit_cancel (ThreadRefAtThreadExit *handle)
 {
   g_return_val_if_fail (handle != NULL, FALSE);
 

@@ -10,7 +10,7 @@
 typedef struct {
   Counter       counter;
   pthread_t     worker;
-  ThreadAtExit *handle;
+  ThreadRefAtThreadExit *handle;
   gboolean      cancel_inside;
 } PlainData;
 
@@ -20,11 +20,11 @@ register_plain (gpointer data)
   PlainData *d = data;
 
   d->worker = pthread_self ();
-  thread_at_exit (counter_finalize_func, &d->counter, THREAD_AT_EXIT_DEFAULT);
-  d->handle = thread_at_exit_add (counter_finalize_func, &d->counter, THREAD_AT_EXIT_THREAD_ONLY);
+  threadref_at_thread_exit (counter_finalize_func, &d->counter, THREADREF_AT_THREAD_EXIT_DEFAULT);
+  d->handle = threadref_at_thread_exit_add (counter_finalize_func, &d->counter, THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
   if (d->cancel_inside)
     {
-      g_assert_true (thread_at_exit_cancel (d->handle));
+      g_assert_true (threadref_at_thread_exit_cancel (d->handle));
       d->handle = NULL;
     }
   return NULL;
@@ -41,7 +41,7 @@ test_at_exit_fires (void)
   run_in_thread (register_plain, &d);
   g_assert_cmpint (d.counter.calls, ==, 2);
   g_assert_true (pthread_equal (d.counter.last_thread, d.worker));
-  g_assert_false (thread_at_exit_cancel (d.handle));
+  g_assert_false (threadref_at_thread_exit_cancel (d.handle));
 }
 
 static void
@@ -57,7 +57,7 @@ test_at_exit_cancel_on_thread (void)
 
 typedef struct {
   Counter       counter;
-  ThreadAtExit *handle;
+  ThreadRefAtThreadExit *handle;
 } RemoteData;
 
 static void
@@ -65,7 +65,7 @@ register_cancellable (gpointer data)
 {
   RemoteData *d = data;
 
-  d->handle = thread_at_exit_add (counter_finalize_func, &d->counter, THREAD_AT_EXIT_DEFAULT);
+  d->handle = threadref_at_thread_exit_add (counter_finalize_func, &d->counter, THREADREF_AT_THREAD_EXIT_DEFAULT);
 }
 
 static void
@@ -78,7 +78,7 @@ test_at_exit_cancel_from_other_thread (void)
                   "thread runs never runs");
 
   held_thread_start (&held, "plain", register_cancellable, &d);
-  g_assert_true (thread_at_exit_cancel (d.handle));
+  g_assert_true (threadref_at_thread_exit_cancel (d.handle));
   held_thread_finish (&held);
 
   g_assert_cmpint (d.counter.calls, ==, 0);
@@ -99,13 +99,13 @@ static gpointer
 register_many_plain (gpointer data)
 {
   ManyPlain *m = data;
-  ThreadAtExit **handles = g_new (ThreadAtExit *, m->n);
+  ThreadRefAtThreadExit **handles = g_new (ThreadRefAtThreadExit *, m->n);
 
   for (guint i = 0; i < m->n; i++)
-    handles[i] = thread_at_exit_add (add_one, m, THREAD_AT_EXIT_DEFAULT);
+    handles[i] = threadref_at_thread_exit_add (add_one, m, THREADREF_AT_THREAD_EXIT_DEFAULT);
   /* Cancel every other one, oldest first. */
   for (guint i = 0; i < m->n; i += 2)
-    g_assert_true (thread_at_exit_cancel (handles[i]));
+    g_assert_true (threadref_at_thread_exit_cancel (handles[i]));
   /* The rest are given back after they ran (see below). */
   return handles;
 }
@@ -114,7 +114,7 @@ static void
 test_at_exit_many (void)
 {
   ManyPlain m = { 100000, 0 };
-  ThreadAtExit **handles;
+  ThreadRefAtThreadExit **handles;
 
   g_test_summary ("100 000 cancellable registrations, half cancelled out of "
                   "order: the other half runs");
@@ -122,7 +122,7 @@ test_at_exit_many (void)
   handles = g_thread_join (g_thread_new ("plain-many", register_many_plain, &m));
   g_assert_cmpuint (m.sum, ==, m.n / 2);
   for (guint i = 1; i < m.n; i += 2)
-    g_assert_false (thread_at_exit_cancel (handles[i]));
+    g_assert_false (threadref_at_thread_exit_cancel (handles[i]));
   g_free (handles);
 }
 
