@@ -29,6 +29,30 @@
 # endif
 #endif
 
+/**
+ * THREADREF_DEPRECATED_FOR: (skip)
+ * @f: the replacement
+ *
+ * Marks a declaration deprecated in favour of @f; for threadref's headers.
+ */
+
+/**
+ * THREADREF_UNAVAILABLE: (skip)
+ * @maj: the major version that added it
+ * @min: the minor version that added it
+ *
+ * Marks a declaration newer than [const@ThreadRef.VERSION_MAX_ALLOWED]; for
+ * threadref's headers.
+ */
+
+/**
+ * THREADREF_DEPRECATED_IN_1_0_FOR: (skip)
+ * @f: the replacement
+ *
+ * Marks a declaration deprecated in 1.0 in favour of @f; for threadref's
+ * headers.
+ */
+
 #ifdef THREADREF_DISABLE_DEPRECATION_WARNINGS
 # define THREADREF_DEPRECATED _THREADREF_EXTERN
 # define THREADREF_DEPRECATED_FOR(f) _THREADREF_EXTERN
