@@ -22,8 +22,6 @@
 
 #include <glib-object.h>
 
-#include "threadref-lock-private.h"
-
 G_BEGIN_DECLS
 
 #define THREADREF_TYPE_SENTINEL (threadref_sentinel_get_type ())

@@ -73,7 +73,7 @@ struct _ThreadRefSentinel
 {
   GObject                parent_instance;
 
-  ThreadRefLock          lock;
+  GMutex                 lock;
   guint                  state;          /* atomic SentinelState; changed under lock */
   ThreadRefNode         *newest;         /* under lock */
   gsize                  n_holders;      /* under lock */
@@ -128,7 +128,7 @@ threadref_sentinel_class_init (ThreadRefSentinelClass *klass)
 static void
 threadref_sentinel_init (ThreadRefSentinel *self)
 {
-  threadref_lock_init (&self->lock);
+  g_mutex_init (&self->lock);
   self->state = SENTINEL_ENDED;
   g_queue_init (&self->observers);
 }
@@ -145,14 +145,14 @@ threadref_sentinel_new (gboolean with_thread)
     {
       /* Registered already, as ENDED: walkers skip it until it is ALIVE. */
       self = SENTINEL_FROM_LINK (link);
-      threadref_lock (&self->lock);
+      g_mutex_lock (&self->lock);
       self->thread = thread;
       self->owner = thread_serial ();
       self->tid = tid;
       self->n_while_ending = 0;
       self->refusing = FALSE;
       g_atomic_int_set (&self->state, SENTINEL_ALIVE);
-      threadref_unlock (&self->lock);
+      g_mutex_unlock (&self->lock);
     }
   else
     {
@@ -284,7 +284,7 @@ threadref_sentinel_attach (ThreadRefSentinel *self,
   node->state = THREADREF_NODE_LIVE | flags;
   node->sentinel = self;
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   switch ((SentinelState) g_atomic_int_get (&self->state))
     {
     case SENTINEL_ALIVE:
@@ -312,7 +312,7 @@ threadref_sentinel_attach (ThreadRefSentinel *self,
       if (kind & THREADREF_NODE_HOLDER)
         self->n_holders++;
     }
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   if (G_UNLIKELY (warn))
     warn_refusing (self);
@@ -349,14 +349,14 @@ threadref_node_cancel (ThreadRefNode *node)
 
   g_assert (self != NULL);
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   state = node_get_state (node);
   if (state == THREADREF_NODE_LIVE)
     {
       list_unlink (self, node);
       node_set_state_locked (node, THREADREF_NODE_DONE);
     }
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   if (state == THREADREF_NODE_LIVE)
     return TRUE;
@@ -380,7 +380,7 @@ threadref_node_claim (ThreadRefNode *node)
   if (self == NULL)
     return FALSE;
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   if (node_get_state (node) == THREADREF_NODE_LIVE)
     {
       /* The caller holds a reference on the object: no weak-object dance. */
@@ -388,7 +388,7 @@ threadref_node_claim (ThreadRefNode *node)
       node_set_state_locked (node, THREADREF_NODE_FIRING);
       claimed = TRUE;
     }
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   return claimed;
 }
@@ -409,12 +409,12 @@ threadref_node_set_process_exit (ThreadRefNode *node,
       return;
     }
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   if (process_exit)
     g_atomic_int_or (&node->state, THREADREF_NODE_PROCESS_EXIT);
   else
     g_atomic_int_and (&node->state, ~(guint) THREADREF_NODE_PROCESS_EXIT);
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -427,11 +427,11 @@ threadref_node_release (ThreadRefNode *node)
   if (self == NULL)
     return;
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   g_assert (self->n_holders > 0);
   self->n_holders--;
   unused = sentinel_unused_locked (self);
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   if (unused)
     sentinel_release (self);
@@ -454,7 +454,7 @@ threadref_node_give_back (ThreadRefNode *node)
       return FALSE;
     }
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   cancelled = node_get_state (node) == THREADREF_NODE_LIVE;
   if (cancelled)
     {
@@ -464,7 +464,7 @@ threadref_node_give_back (ThreadRefNode *node)
   g_assert (self->n_holders > 0);
   self->n_holders--;
   unused = sentinel_unused_locked (self);
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   if (unused)
     sentinel_release (self);
@@ -523,10 +523,10 @@ threadref_node_run (ThreadRefNode *node)
 void
 threadref_sentinel_begin_end (ThreadRefSentinel *self)
 {
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   if (g_atomic_int_get (&self->state) == SENTINEL_ALIVE)
     g_atomic_int_set (&self->state, SENTINEL_ENDING);
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -536,15 +536,15 @@ threadref_sentinel_drain (ThreadRefSentinel *self)
     {
       ThreadRefNode *node;
 
-      threadref_lock (&self->lock);
+      g_mutex_lock (&self->lock);
       node = self->newest;
       if (node == NULL)
         {
-          threadref_unlock (&self->lock);
+          g_mutex_unlock (&self->lock);
           return;
         }
       node_claim_locked (self, node);
-      threadref_unlock (&self->lock);
+      g_mutex_unlock (&self->lock);
 
       threadref_node_run (node);
     }
@@ -561,10 +561,10 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
    * under this lock: run what came in since the last drain. */
   for (;;)
     {
-      threadref_lock (&self->lock);
+      g_mutex_lock (&self->lock);
       if (self->newest == NULL)
         break;
-      threadref_unlock (&self->lock);
+      g_mutex_unlock (&self->lock);
       threadref_sentinel_drain (self);
     }
 
@@ -578,7 +578,7 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
    * glibc keeps the dead thread's stack. */
   thread = g_steal_pointer (&self->thread);
   unused = sentinel_unused_locked (self);
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   g_clear_pointer (&thread, g_thread_unref);
 
@@ -635,7 +635,7 @@ threadref_sentinel_claim_for_exit (guint64 stamp_limit)
       ThreadRefNode head = { 0 };
       ThreadRefNode *tail = &head;
 
-      threadref_lock (&self->lock);
+      g_mutex_lock (&self->lock);
       if (self->owner != me && g_atomic_int_get (&self->state) != SENTINEL_ENDED)
         {
           ThreadRefNode *node = self->newest;
@@ -656,7 +656,7 @@ threadref_sentinel_claim_for_exit (guint64 stamp_limit)
               node = older;
             }
         }
-      threadref_unlock (&self->lock);
+      g_mutex_unlock (&self->lock);
 
       claimed = merge_newest_first (claimed, head.older);
     }
@@ -699,7 +699,7 @@ threadref_sentinel_observe_end (ThreadRefSentinel    *self,
 {
   gboolean added = FALSE;
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   if (g_atomic_int_get (&self->state) != SENTINEL_ENDED)
     {
       observer->link.data = observer;
@@ -708,7 +708,7 @@ threadref_sentinel_observe_end (ThreadRefSentinel    *self,
       g_queue_push_tail_link (&self->observers, &observer->link);
       added = TRUE;
     }
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   return added;
 }
@@ -719,14 +719,14 @@ threadref_sentinel_unobserve_end (ThreadRefSentinel    *self,
 {
   gboolean removed = FALSE;
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   if (observer->queued)
     {
       g_queue_unlink (&self->observers, &observer->link);
       observer->queued = FALSE;
       removed = TRUE;
     }
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   return removed;
 }
@@ -742,9 +742,9 @@ threadref_sentinel_has_nodes (ThreadRefSentinel *self)
 {
   gboolean has_nodes;
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   has_nodes = self->newest != NULL;
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   return has_nodes;
 }
@@ -766,10 +766,10 @@ threadref_sentinel_dup_thread (ThreadRefSentinel *self)
 {
   GThread *thread = NULL;
 
-  threadref_lock (&self->lock);
+  g_mutex_lock (&self->lock);
   if (g_atomic_int_get (&self->state) == SENTINEL_ALIVE && self->thread != NULL)
     thread = g_thread_ref (self->thread);
-  threadref_unlock (&self->lock);
+  g_mutex_unlock (&self->lock);
 
   return thread;
 }
@@ -791,14 +791,14 @@ void
 threadref_sentinel_fork_prepare (void)
 {
   for (ThreadRefRegistryLink *link = threadref_registry_first (); link != NULL; link = link->next)
-    threadref_lock (&SENTINEL_FROM_LINK (link)->lock);
+    g_mutex_lock (&SENTINEL_FROM_LINK (link)->lock);
 }
 
 void
 threadref_sentinel_fork_parent (void)
 {
   for (ThreadRefRegistryLink *link = threadref_registry_first (); link != NULL; link = link->next)
-    threadref_unlock (&SENTINEL_FROM_LINK (link)->lock);
+    g_mutex_unlock (&SENTINEL_FROM_LINK (link)->lock);
 }
 
 /* In the child, every lifetime but the forking thread's belongs to a thread
@@ -853,6 +853,7 @@ threadref_sentinel_fork_child (void)
           self->thread = NULL;
           g_atomic_int_set (&self->state, SENTINEL_ENDED);
         }
-      threadref_lock_init (&self->lock);
+      /* The child's only thread is the one that took it. */
+      g_mutex_unlock (&self->lock);
     }
 }
