@@ -46,24 +46,44 @@ struct _ThreadRefFinalize
   ThreadRefObjectNode  on;   /* callback: a ThreadRefFinalizeFunc */
 };
 
-G_DEFINE_FINAL_TYPE (ThreadRefFinalize, threadref_finalize, G_TYPE_OBJECT)
+/* Not final, for the constructors' private subtype below; the header
+ * declares it final, so nothing else can derive from it. */
+G_DEFINE_TYPE (ThreadRefFinalize, threadref_finalize, G_TYPE_OBJECT)
+
+/* What the constructors make (see threadref-object-node-private.h). */
+typedef struct {
+  ThreadRefFinalize parent_instance;
+} ThreadRefFinalizeImpl;
+
+typedef struct {
+  ThreadRefFinalizeClass parent_class;
+} ThreadRefFinalizeImplClass;
+
+static GType threadref_finalize_impl_get_type (void);
+
+G_DEFINE_FINAL_TYPE (ThreadRefFinalizeImpl, threadref_finalize_impl, THREADREF_TYPE_FINALIZE)
 
 enum {
   PROP_0,
   PROP_ALIVE,
   PROP_ATEXIT,
-  PROP_INIT,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+static inline ThreadRefObjectNode *
+finalize_node (ThreadRefFinalize *self)
+{
+  return &self->on;
+}
 
 /* Drops the reference the finalizer held on itself since it was created:
  * it has run or been detached. */
 static void
 threadref_finalize_die (ThreadRefFinalize *self)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_notify_by_pspec ((GObject *) self, properties[PROP_ALIVE]);
   g_object_unref (self);
 }
 
@@ -76,7 +96,7 @@ die_guard (ThreadRefFinalize **self)
 static void
 destroy_notify_guard (ThreadRefFinalize **self)
 {
-  threadref_object_node_destroy_notify (&(*self)->on);
+  threadref_object_node_destroy_notify (finalize_node (*self));
 }
 
 /* The node's function, on whichever thread claimed the node. The function
@@ -87,47 +107,36 @@ threadref_finalize_fire (gpointer data)
 {
   ThreadRefFinalize *dying __attribute__ ((cleanup (die_guard))) = data;
   ThreadRefFinalize *self __attribute__ ((cleanup (destroy_notify_guard))) = dying;
-  ThreadRefFinalizeFunc func = (ThreadRefFinalizeFunc) self->on.callback;
+  ThreadRefObjectNode *on = finalize_node (self);
+  ThreadRefFinalizeFunc func = (ThreadRefFinalizeFunc) on->callback;
 
-  func (self->on.user_data);
+  func (on->user_data);
 }
 
+/* Only an instance made by g_object_new() alone comes here (the
+ * constructors' subtype skips it): it has no function to run. */
 static void
 threadref_finalize_constructed (GObject *object)
 {
-  ThreadRefFinalize *self = (ThreadRefFinalize *) object;
+  ((GObjectClass *) threadref_finalize_parent_class)->constructed (object);
 
-  G_OBJECT_CLASS (threadref_finalize_parent_class)->constructed (object);
-
-  if (self->on.callback == NULL)
-    {
-      g_critical ("A ThreadRef.Finalize needs a function to run: make it with "
-                  "threadref_finalize_new() (ThreadRef.Finalize.new() in other "
-                  "languages), not with g_object_new() alone. This one will "
-                  "never run anything.");
-      return;
-    }
-
-  /* Like weakref.finalize: alive until it has run or been detached. Taken
-   * before attaching, since the node may run at once on another thread. */
-  g_object_ref (self);
-  if (!threadref_object_node_attach (&self->on, object,
-                                     THREADREF_NODE_HOLDER | THREADREF_NODE_STAMPED,
-                                     threadref_finalize_fire, THREADREF_NODE_PROCESS_EXIT))
-    g_object_unref (self);   /* that lifetime has ended: never attached */
+  g_critical ("A ThreadRef.Finalize needs a function to run: make it with "
+              "threadref_finalize_new() (ThreadRef.Finalize.new() in other "
+              "languages), not with g_object_new() alone. This one will "
+              "never run anything.");
 }
 
 static void
 threadref_finalize_finalize (GObject *object)
 {
-  ThreadRefFinalize *self = (ThreadRefFinalize *) object;
+  ThreadRefObjectNode *on = finalize_node ((ThreadRefFinalize *) object);
 
-  if (threadref_object_node_is_attached (&self->on))
-    threadref_node_release (&self->on.node);
+  if (threadref_object_node_is_attached (on))
+    threadref_node_release (&on->node);
   else
-    threadref_object_node_destroy_notify (&self->on);
+    threadref_object_node_destroy_notify (on);
 
-  G_OBJECT_CLASS (threadref_finalize_parent_class)->finalize (object);
+  ((GObjectClass *) threadref_finalize_parent_class)->finalize (object);
 }
 
 static void
@@ -165,10 +174,6 @@ threadref_finalize_set_property (GObject      *object,
     {
     case PROP_ATEXIT:
       threadref_finalize_set_atexit (self, g_value_get_boolean (value));
-      break;
-
-    case PROP_INIT:
-      threadref_object_node_set_init (&self->on, value);
       break;
 
     case PROP_ALIVE:
@@ -223,21 +228,61 @@ threadref_finalize_class_init (ThreadRefFinalizeClass *klass)
                           TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_property (object_class, PROP_ALIVE, properties[PROP_ALIVE]);
-  g_object_class_install_property (object_class, PROP_ATEXIT, properties[PROP_ATEXIT]);
-
-  /**
-   * ThreadRefFinalize:init: (skip)
-   *
-   * What the constructors hand to the new finalizer; private.
-   */
-  threadref_object_node_install_init (object_class, PROP_INIT);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 threadref_finalize_init (ThreadRefFinalize *self)
 {
-  threadref_object_node_init (&self->on);
+  threadref_object_node_init (finalize_node (self));
+}
+
+static void
+threadref_finalize_impl_class_init (ThreadRefFinalizeImplClass *klass)
+{
+  threadref_object_node_impl_class_init (G_OBJECT_CLASS (klass));
+}
+
+static void
+threadref_finalize_impl_init (ThreadRefFinalizeImpl *self)
+{
+}
+
+#define FINALIZE_NODE_KIND (THREADREF_NODE_HOLDER | THREADREF_NODE_STAMPED)
+
+/* The constructors' common part: a finalizer with its function, attached
+ * to watched (NULL: the calling thread's lifetime). NULL if watched ended,
+ * and then the destroy notify has run. */
+static ThreadRefFinalize *
+finalize_new (ThreadRefSentinel     *watched,
+              ThreadRefFinalizeFunc  func,
+              gpointer               user_data,
+              GDestroyNotify         destroy_notify)
+{
+  ThreadRefFinalize *self = g_object_new (threadref_finalize_impl_get_type (), NULL);
+  ThreadRefObjectNode *on = finalize_node (self);
+
+  threadref_object_node_setup (on, func, user_data, destroy_notify);
+
+  /* Like weakref.finalize: alive until it has run or been detached. Taken
+   * before attaching, since the node may run at once on another thread. */
+  g_object_ref (self);
+  if (!threadref_object_node_attach (on, (GObject *) self, watched, FINALIZE_NODE_KIND,
+                                     threadref_finalize_fire, THREADREF_NODE_PROCESS_EXIT))
+    {
+      /* Never attached: finalizing runs the destroy notify. For another
+       * thread that has ended, now; for the calling thread, which refuses
+       * a registration only past THREADREF_SENTINEL_MAX_WHILE_ENDING, a
+       * finalizer dead from the start is returned. */
+      g_object_unref (self);
+      if (watched != NULL)
+        {
+          g_object_unref (self);
+          return NULL;
+        }
+    }
+
+  return self;
 }
 
 /**
@@ -261,11 +306,9 @@ threadref_finalize_new (ThreadRefFinalizeFunc func,
                      gpointer           user_data,
                      GDestroyNotify     destroy_notify)
 {
-  ThreadRefObjectNodeInit init = { func, user_data, destroy_notify, NULL };
-
   g_return_val_if_fail (func != NULL, NULL);
 
-  return threadref_object_node_new (THREADREF_TYPE_FINALIZE, &init);
+  return finalize_new (NULL, func, user_data, destroy_notify);
 }
 
 /**
@@ -304,14 +347,13 @@ threadref_ref_watch_finalize (ThreadRefRef          *self,
                            gpointer            user_data,
                            GDestroyNotify      destroy_notify)
 {
-  ThreadRefObjectNodeInit init = { func, user_data, destroy_notify, NULL };
-  ThreadRefFinalize *fin;
+  ThreadRefSentinel *watched;
 
   g_return_val_if_fail (THREADREF_IS_REF (self), NULL);
   g_return_val_if_fail (func != NULL, NULL);
 
-  init.watched = threadref_ref_get_lifetime (self);
-  if (init.watched == NULL)
+  watched = threadref_ref_get_lifetime (self);
+  if (watched == NULL)
     {
       /* self never attached, so there is nothing to watch. */
       if (destroy_notify != NULL)
@@ -319,15 +361,7 @@ threadref_ref_watch_finalize (ThreadRefRef          *self,
       return NULL;
     }
 
-  fin = threadref_object_node_new (THREADREF_TYPE_FINALIZE, &init);
-  if (!threadref_object_node_is_attached (&fin->on))
-    {
-      /* That thread has ended: finalizing runs the destroy notify now. */
-      g_object_unref (fin);
-      return NULL;
-    }
-
-  return fin;
+  return finalize_new (watched, func, user_data, destroy_notify);
 }
 
 /**
@@ -351,7 +385,7 @@ threadref_finalize_is_alive (ThreadRefFinalize *self)
 {
   g_return_val_if_fail (THREADREF_IS_FINALIZE (self), FALSE);
 
-  return threadref_node_is_live (&self->on.node);
+  return threadref_node_is_live (&finalize_node (self)->node);
 }
 
 /**
@@ -378,7 +412,7 @@ threadref_finalize_call (ThreadRefFinalize *self)
 {
   g_return_val_if_fail (THREADREF_IS_FINALIZE (self), FALSE);
 
-  if (!threadref_node_claim (&self->on.node))
+  if (!threadref_node_claim (&finalize_node (self)->node))
     return FALSE;
 
   threadref_finalize_fire (self);
@@ -407,11 +441,11 @@ threadref_finalize_detach (ThreadRefFinalize *self)
 {
   g_return_val_if_fail (THREADREF_IS_FINALIZE (self), FALSE);
 
-  if (!threadref_object_node_is_attached (&self->on) ||
-      !threadref_node_cancel (&self->on.node))
+  if (!threadref_object_node_is_attached (finalize_node (self)) ||
+      !threadref_node_cancel (&finalize_node (self)->node))
     return FALSE;
 
-  threadref_object_node_destroy_notify (&self->on);
+  threadref_object_node_destroy_notify (finalize_node (self));
   threadref_finalize_die (self);
   return TRUE;
 }
@@ -439,7 +473,7 @@ threadref_finalize_dup_thread (ThreadRefFinalize *self)
 
   g_return_val_if_fail (THREADREF_IS_FINALIZE (self), NULL);
 
-  lifetime = threadref_object_node_get_lifetime (&self->on);
+  lifetime = threadref_object_node_get_lifetime (finalize_node (self));
   return lifetime != NULL ? threadref_sentinel_dup_thread (lifetime) : NULL;
 }
 
@@ -462,7 +496,7 @@ threadref_finalize_get_atexit (ThreadRefFinalize *self)
 {
   g_return_val_if_fail (THREADREF_IS_FINALIZE (self), FALSE);
 
-  return threadref_node_get_process_exit (&self->on.node);
+  return threadref_node_get_process_exit (&finalize_node (self)->node);
 }
 
 /**
@@ -489,6 +523,6 @@ threadref_finalize_set_atexit (ThreadRefFinalize *self,
   if (threadref_finalize_get_atexit (self) == atexit)
     return;
 
-  threadref_node_set_process_exit (&self->on.node, atexit);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATEXIT]);
+  threadref_node_set_process_exit (&finalize_node (self)->node, atexit);
+  g_object_notify_by_pspec ((GObject *) self, properties[PROP_ATEXIT]);
 }

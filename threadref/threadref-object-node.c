@@ -1,5 +1,5 @@
-/* threadref-object-node.c: what ThreadRefRef and ThreadRefFinalize share (see
- * threadref-object-node-private.h)
+/* threadref-object-node.c: what ThreadRefRef and ThreadRefFinalize share
+ * (see threadref-object-node-private.h)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -16,51 +16,29 @@ threadref_object_node_init (ThreadRefObjectNode *self)
 }
 
 void
-threadref_object_node_install_init (GObjectClass *klass,
-                                    guint         prop_id)
+threadref_object_node_setup (ThreadRefObjectNode *self,
+                             gpointer             callback,
+                             gpointer             user_data,
+                             GDestroyNotify       destroy_notify)
 {
-  /* Not introspected (the types' doc comments mark it skip): language
-   * bindings construct through the constructors. */
-  g_object_class_install_property (klass, prop_id,
-    g_param_spec_pointer ("init", NULL, NULL,
-                          G_PARAM_WRITABLE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
-}
+  self->callback = callback;
+  self->user_data = user_data;
+  self->destroy_notify = destroy_notify;
 
-void
-threadref_object_node_set_init (ThreadRefObjectNode *self,
-                                const GValue        *value)
-{
-  const ThreadRefObjectNodeInit *init = g_value_get_pointer (value);
-
-  if (init == NULL)
-    return;
-  self->callback = init->callback;
-  self->user_data = init->user_data;
-  self->destroy_notify = init->destroy_notify;
-  self->watched = init->watched;
-}
-
-gpointer
-threadref_object_node_new (GType                          type,
-                           const ThreadRefObjectNodeInit *init)
-{
-  return g_object_new (type, "init", init, NULL);
+  /* threadref will call these, maybe long after a module that contains
+   * them asked to be unloaded. */
+  threadref_thread_pin_code (callback);
+  threadref_thread_pin_code (destroy_notify);
 }
 
 gboolean
 threadref_object_node_attach (ThreadRefObjectNode *self,
                               GObject             *object,
+                              ThreadRefSentinel   *watched,
                               ThreadRefNodeKind    kind,
                               GDestroyNotify       fire,
                               guint                flags)
 {
-  ThreadRefSentinel *watched = g_steal_pointer (&self->watched);
-
-  /* threadref will call these, maybe long after a module that contains
-   * them asked to be unloaded. */
-  threadref_thread_pin_code (self->callback);
-  threadref_thread_pin_code (self->destroy_notify);
-
   if (watched != NULL)
     return threadref_thread_attach_to (watched, &self->node, kind, fire, object, flags);
   return threadref_thread_attach (&self->node, kind, fire, object, flags);
@@ -84,4 +62,12 @@ threadref_object_node_destroy_notify (ThreadRefObjectNode *self)
 
   if (destroy_notify != NULL)
     destroy_notify (user_data);
+}
+
+void
+threadref_object_node_impl_class_init (GObjectClass *klass)
+{
+  GObjectClass *object_class = g_type_class_peek_static (G_TYPE_OBJECT);
+
+  klass->constructed = object_class->constructed;
 }

@@ -49,21 +49,41 @@ struct _ThreadRefRef
   ThreadRefObjectNode  on;   /* callback: a ThreadRefRefFunc */
 };
 
-G_DEFINE_FINAL_TYPE (ThreadRefRef, threadref_ref, G_TYPE_OBJECT)
+/* Not final, for the constructors' private subtype below; the header
+ * declares it final, so nothing else can derive from it. */
+G_DEFINE_TYPE (ThreadRefRef, threadref_ref, G_TYPE_OBJECT)
+
+/* What the constructors make (see threadref-object-node-private.h). */
+typedef struct {
+  ThreadRefRef parent_instance;
+} ThreadRefRefImpl;
+
+typedef struct {
+  ThreadRefRefClass parent_class;
+} ThreadRefRefImplClass;
+
+static GType threadref_ref_impl_get_type (void);
+
+G_DEFINE_FINAL_TYPE (ThreadRefRefImpl, threadref_ref_impl, THREADREF_TYPE_REF)
 
 enum {
   PROP_0,
   PROP_ALIVE,
-  PROP_INIT,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
+static inline ThreadRefObjectNode *
+ref_node (ThreadRefRef *self)
+{
+  return &self->on;
+}
+
 static void
 destroy_notify_guard (ThreadRefRef **self)
 {
-  threadref_object_node_destroy_notify (&(*self)->on);
+  threadref_object_node_destroy_notify (ref_node (*self));
 }
 
 /* The node's function: runs on the ending thread, with a strong reference
@@ -75,62 +95,65 @@ threadref_ref_fire (gpointer data)
 {
   g_autoptr(ThreadRefRef) held = data;
   ThreadRefRef *self __attribute__ ((cleanup (destroy_notify_guard))) = held;
-  ThreadRefRefFunc callback = (ThreadRefRefFunc) self->on.callback;
+  ThreadRefObjectNode *on = ref_node (self);
+  ThreadRefRefFunc callback = (ThreadRefRefFunc) on->callback;
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_notify_by_pspec ((GObject *) self, properties[PROP_ALIVE]);
 
   if (callback != NULL)
-    callback (self, self->on.user_data);
+    callback (self, on->user_data);
 }
 
+/* A ref is weak: it does not keep itself alive, and its node only takes a
+ * reference while it runs. */
+#define REF_NODE_KIND (THREADREF_NODE_WEAK_OBJECT | THREADREF_NODE_HOLDER)
+
+/* Only an instance made by g_object_new() alone comes here (the
+ * constructors' subtype skips it): a ref with no callback, to the calling
+ * thread, as a binding's bare `new` would expect. */
 static void
 threadref_ref_constructed (GObject *object)
 {
-  ThreadRefRef *self = (ThreadRefRef *) object;
+  ((GObjectClass *) threadref_ref_parent_class)->constructed (object);
 
-  G_OBJECT_CLASS (threadref_ref_parent_class)->constructed (object);
-
-  /* A ref is weak: it does not keep itself alive, and its node only takes
-   * a reference while it runs. */
-  threadref_object_node_attach (&self->on, object,
-                                THREADREF_NODE_WEAK_OBJECT | THREADREF_NODE_HOLDER,
-                                threadref_ref_fire, 0);
+  threadref_object_node_attach (ref_node ((ThreadRefRef *) object), object, NULL,
+                                REF_NODE_KIND, threadref_ref_fire, 0);
 }
 
 static void
 threadref_ref_dispose (GObject *object)
 {
-  ThreadRefRef *self = (ThreadRefRef *) object;
+  ThreadRefObjectNode *on = ref_node ((ThreadRefRef *) object);
 
   /* The last reference is going while the thread runs: like a dropped
    * weakref.ref, the callback will never run. Must happen here, while the
    * reference count is still 1, so that a runner that claimed the node
    * first can still take its reference (threadref_node_cancel() waits for
    * it; the object then survives this unref). */
-  if (threadref_object_node_is_attached (&self->on) && threadref_node_cancel (&self->on.node))
-    threadref_object_node_destroy_notify (&self->on);
+  if (threadref_object_node_is_attached (on) && threadref_node_cancel (&on->node))
+    threadref_object_node_destroy_notify (on);
 
-  G_OBJECT_CLASS (threadref_ref_parent_class)->dispose (object);
+  ((GObjectClass *) threadref_ref_parent_class)->dispose (object);
 }
 
 static void
 threadref_ref_finalize (GObject *object)
 {
-  ThreadRefRef *self = (ThreadRefRef *) object;
+  ThreadRefObjectNode *on = ref_node ((ThreadRefRef *) object);
 
-  if (threadref_object_node_is_attached (&self->on))
-    threadref_node_release (&self->on.node);
+  if (threadref_object_node_is_attached (on))
+    threadref_node_release (&on->node);
   else
-    threadref_object_node_destroy_notify (&self->on);
+    threadref_object_node_destroy_notify (on);
 
-  G_OBJECT_CLASS (threadref_ref_parent_class)->finalize (object);
+  ((GObjectClass *) threadref_ref_parent_class)->finalize (object);
 }
 
 static void
 threadref_ref_get_property (GObject    *object,
-                         guint       prop_id,
-                         GValue     *value,
-                         GParamSpec *pspec)
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
 {
   ThreadRefRef *self = (ThreadRefRef *) object;
 
@@ -138,25 +161,6 @@ threadref_ref_get_property (GObject    *object,
     {
     case PROP_ALIVE:
       g_value_set_boolean (value, threadref_ref_is_alive (self));
-      break;
-
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-threadref_ref_set_property (GObject      *object,
-                         guint         prop_id,
-                         const GValue *value,
-                         GParamSpec   *pspec)
-{
-  ThreadRefRef *self = (ThreadRefRef *) object;
-
-  switch (prop_id)
-    {
-    case PROP_INIT:
-      threadref_object_node_set_init (&self->on, value);
       break;
 
     default:
@@ -173,7 +177,6 @@ threadref_ref_class_init (ThreadRefRefClass *klass)
   object_class->dispose = threadref_ref_dispose;
   object_class->finalize = threadref_ref_finalize;
   object_class->get_property = threadref_ref_get_property;
-  object_class->set_property = threadref_ref_set_property;
 
   /**
    * ThreadRefRef:alive: (getter is_alive)
@@ -194,20 +197,51 @@ threadref_ref_class_init (ThreadRefRefClass *klass)
                           TRUE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_property (object_class, PROP_ALIVE, properties[PROP_ALIVE]);
-
-  /**
-   * ThreadRefRef:init: (skip)
-   *
-   * What the constructors hand to the new ref; private.
-   */
-  threadref_object_node_install_init (object_class, PROP_INIT);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 threadref_ref_init (ThreadRefRef *self)
 {
-  threadref_object_node_init (&self->on);
+  threadref_object_node_init (ref_node (self));
+}
+
+static void
+threadref_ref_impl_class_init (ThreadRefRefImplClass *klass)
+{
+  threadref_object_node_impl_class_init (G_OBJECT_CLASS (klass));
+}
+
+static void
+threadref_ref_impl_init (ThreadRefRefImpl *self)
+{
+}
+
+/* The constructors' common part: a ref with its callback, attached to
+ * watched (NULL: the calling thread's lifetime). NULL if watched ended, and
+ * then the destroy notify has run. (The calling thread's lifetime refuses
+ * a registration only past THREADREF_SENTINEL_MAX_WHILE_ENDING; the ref is
+ * then dead from the start.) */
+static ThreadRefRef *
+ref_new (ThreadRefSentinel *watched,
+         ThreadRefRefFunc   callback,
+         gpointer           user_data,
+         GDestroyNotify     destroy_notify)
+{
+  ThreadRefRef *self = g_object_new (threadref_ref_impl_get_type (), NULL);
+  ThreadRefObjectNode *on = ref_node (self);
+
+  threadref_object_node_setup (on, callback, user_data, destroy_notify);
+  if (!threadref_object_node_attach (on, (GObject *) self, watched, REF_NODE_KIND,
+                                     threadref_ref_fire, 0) &&
+      watched != NULL)
+    {
+      /* That thread has ended: finalizing runs the destroy notify now. */
+      g_object_unref (self);
+      return NULL;
+    }
+
+  return self;
 }
 
 /**
@@ -233,9 +267,7 @@ threadref_ref_new (ThreadRefRefFunc  callback,
                 gpointer       user_data,
                 GDestroyNotify destroy_notify)
 {
-  ThreadRefObjectNodeInit init = { callback, user_data, destroy_notify, NULL };
-
-  return threadref_object_node_new (THREADREF_TYPE_REF, &init);
+  return ref_new (NULL, callback, user_data, destroy_notify);
 }
 
 /**
@@ -274,13 +306,12 @@ threadref_ref_watch (ThreadRefRef      *self,
                   gpointer        user_data,
                   GDestroyNotify  destroy_notify)
 {
-  ThreadRefObjectNodeInit init = { callback, user_data, destroy_notify, NULL };
-  ThreadRefRef *watch;
+  ThreadRefSentinel *watched;
 
   g_return_val_if_fail (THREADREF_IS_REF (self), NULL);
 
-  init.watched = threadref_object_node_get_lifetime (&self->on);
-  if (init.watched == NULL)
+  watched = threadref_object_node_get_lifetime (ref_node (self));
+  if (watched == NULL)
     {
       /* self never attached, so there is nothing to watch. */
       if (destroy_notify != NULL)
@@ -288,15 +319,7 @@ threadref_ref_watch (ThreadRefRef      *self,
       return NULL;
     }
 
-  watch = threadref_object_node_new (THREADREF_TYPE_REF, &init);
-  if (!threadref_object_node_is_attached (&watch->on))
-    {
-      /* That thread has ended: finalizing runs the destroy notify now. */
-      g_object_unref (watch);
-      return NULL;
-    }
-
-  return watch;
+  return ref_new (watched, callback, user_data, destroy_notify);
 }
 
 /**
@@ -323,7 +346,7 @@ threadref_ref_is_alive (ThreadRefRef *self)
 
   g_return_val_if_fail (THREADREF_IS_REF (self), FALSE);
 
-  lifetime = threadref_object_node_get_lifetime (&self->on);
+  lifetime = threadref_object_node_get_lifetime (ref_node (self));
   return lifetime != NULL && threadref_sentinel_is_alive (lifetime);
 }
 
@@ -351,7 +374,7 @@ threadref_ref_dup_thread (ThreadRefRef *self)
 
   g_return_val_if_fail (THREADREF_IS_REF (self), NULL);
 
-  lifetime = threadref_object_node_get_lifetime (&self->on);
+  lifetime = threadref_object_node_get_lifetime (ref_node (self));
   return lifetime != NULL ? threadref_sentinel_dup_thread (lifetime) : NULL;
 }
 
@@ -380,7 +403,7 @@ threadref_ref_hash (gconstpointer ref)
 
   g_return_val_if_fail (THREADREF_IS_REF ((gpointer) ref), 0);
 
-  lifetime = threadref_object_node_get_lifetime (&((ThreadRefRef *) ref)->on);
+  lifetime = threadref_object_node_get_lifetime (ref_node ((ThreadRefRef *) ref));
   return lifetime != NULL ? threadref_sentinel_hash (lifetime) : 0;
 }
 
@@ -410,8 +433,8 @@ threadref_ref_equal (gconstpointer a,
   g_return_val_if_fail (THREADREF_IS_REF ((gpointer) a), FALSE);
   g_return_val_if_fail (THREADREF_IS_REF ((gpointer) b), FALSE);
 
-  lifetime_a = threadref_object_node_get_lifetime (&((ThreadRefRef *) a)->on);
-  lifetime_b = threadref_object_node_get_lifetime (&((ThreadRefRef *) b)->on);
+  lifetime_a = threadref_object_node_get_lifetime (ref_node ((ThreadRefRef *) a));
+  lifetime_b = threadref_object_node_get_lifetime (ref_node ((ThreadRefRef *) b));
   /* A ref that never attached (its thread refused it) equals only itself. */
   if (lifetime_a == NULL || lifetime_b == NULL)
     return a == b;
@@ -421,7 +444,7 @@ threadref_ref_equal (gconstpointer a,
 ThreadRefSentinel *
 threadref_ref_get_lifetime (ThreadRefRef *ref)
 {
-  return threadref_object_node_get_lifetime (&ref->on);
+  return threadref_object_node_get_lifetime (ref_node (ref));
 }
 
 /**
@@ -455,7 +478,7 @@ threadref_ref_wait (ThreadRefRef *self,
 
   g_return_val_if_fail (THREADREF_IS_REF (self), FALSE);
 
-  lifetime = threadref_object_node_get_lifetime (&self->on);
+  lifetime = threadref_object_node_get_lifetime (ref_node (self));
   if (lifetime == NULL)
     return TRUE;
   if (threadref_sentinel_is_own (lifetime) && !threadref_sentinel_is_ended (lifetime))
@@ -512,7 +535,7 @@ threadref_ref_wait_async (ThreadRefRef           *self,
    * callback (docs/design.md, Unload). */
   threadref_thread_pin_code (callback);
 
-  threadref_wait_async (threadref_object_node_get_lifetime (&self->on), self,
+  threadref_wait_async (threadref_object_node_get_lifetime (ref_node (self)), self,
                         cancellable, callback, user_data, threadref_ref_wait_async);
 }
 
