@@ -212,7 +212,7 @@ test_fork_while_busy (void)
   Hammer h = { 0 };
   GThread *hammer = g_thread_new ("hammer", hammer_main, &h);
   /* Every fork under valgrind copies its whole shadow memory: fewer. */
-  guint forks = g_test_thorough () ? 2000 : g_getenv ("THREADREF_UNDER_VALGRIND") ? 20 : 200;
+  guint forks = test_size (test_tool () == TEST_TOOL_VALGRIND ? 20 : 200);
   guint ok = 0;
 
   g_test_summary ("fork() while another thread is inside the library: the "
@@ -342,7 +342,7 @@ test_fork_every_lock (void)
 {
   EveryLock e = { 0 };
   GThread *hammers[4];
-  guint forks = g_getenv ("THREADREF_UNDER_VALGRIND") ? 5 : g_test_thorough () ? 300 : 30;
+  guint forks = test_size (test_tool () == TEST_TOOL_VALGRIND ? 5 : 30);
   guint hung = 0;
 
   g_test_summary ("fork() while other threads hold each lock of the library "

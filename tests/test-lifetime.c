@@ -440,7 +440,7 @@ count_completion (GObject      *source,
 static void
 test_wait_async_race (void)
 {
-  guint iterations = g_test_thorough () ? 2000 : 200;
+  guint iterations = test_size (200);
   gint counts[2] = { 0, 0 };
 
   g_test_summary ("Async waits racing the thread's end and their cancellation "
@@ -566,7 +566,7 @@ watch_race_worker (gpointer data)
 static void
 test_watch_race (void)
 {
-  guint iterations = g_test_thorough () ? 20000 : 2000;
+  guint iterations = test_size (2000);
   guint made = 0, too_late = 0;
 
   g_test_summary ("Watching a thread racing its end: the finalizer is either "
@@ -583,8 +583,7 @@ test_watch_race (void)
       while ((ref = g_atomic_pointer_get (&r.ref)) == NULL)
         g_thread_yield ();
       g_atomic_int_inc (&r.ready);
-      for (volatile guint spin = g_random_int_range (0, 5000); spin > 0; spin--)
-        ;
+      test_jitter (g_random_int_range (0, 5000));
       fin = threadref_ref_watch_finalize (ref, counter_finalize_func, &r.counter, counter_destroy);
       g_thread_join (thread);
 

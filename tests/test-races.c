@@ -24,7 +24,7 @@ typedef enum {
 
 typedef struct {
   RaceKind        kind;
-  gint            ready;        /* start line: both threads arrive, then go */
+  TestStartLine   start;        /* both threads arrive, then go */
   gpointer        object;       /* what the worker made, published for the racer */
   gint            calls;
   gint            destroys;
@@ -72,16 +72,8 @@ static void
 start_line (Race  *r,
             guint  jitter)
 {
-  guint spins = 0;
-
-  g_atomic_int_inc (&r->ready);
-  /* Spin (to start both at once), but yield when the other thread is not
-   * running, or a loaded 2-core machine spends whole time slices here. */
-  while (g_atomic_int_get (&r->ready) < 2)
-    if (++spins % 1024 == 0)
-      g_thread_yield ();
-  for (volatile guint i = 0; i < jitter; i++)
-    ;
+  test_start_line_wait (&r->start);
+  test_jitter (jitter);
 }
 
 static gpointer
@@ -172,7 +164,8 @@ run_races (RaceKind   kind,
            RaceStats *stats)
 {
   gint joined = 0;
-  guint iterations = g_test_thorough () ? 20000 : 2000;
+  guint iterations = test_size (2000);
+  GRand *rng = g_rand_new_with_seed (g_test_rand_int ());
   guint late = 0;
 
   *stats = (RaceStats) { iterations, 0, 0 };
@@ -185,11 +178,12 @@ run_races (RaceKind   kind,
       Race r = {
         .kind = kind,
         .joined = &joined,
-        .worker_jitter = g_random_int_range (0, 2000),
-        .racer_jitter = g_random_int_range (0, 40000),
+        .worker_jitter = g_rand_int_range (rng, 0, 2000),
+        .racer_jitter = g_rand_int_range (rng, 0, 40000),
       };
       GThread *worker, *racer;
 
+      test_start_line_init (&r.start, 2);
       g_atomic_int_set (&joined, 0);
       worker = g_thread_new ("race-worker", race_worker, &r);
       racer = g_thread_new ("race-racer", race_racer, &r);
@@ -247,6 +241,7 @@ run_races (RaceKind   kind,
         stats->end_won++;
     }
 
+  g_rand_free (rng);
   g_assert_cmpuint (late, ==, 0);
 }
 

@@ -17,10 +17,9 @@
  * must not grow.
  *
  * Sizes: the default run is scaled down so that CI can also run it under
- * sanitizers and valgrind. `-m thorough` or THREADREF_STRESS=full gives the
- * full sizes. Under valgrind (THREADREF_UNDER_VALGRIND=1, set by the meson
- * setup, or valgrind's preload in LD_PRELOAD) or a sanitizer the sizes
- * shrink further. Every figure is printed with g_test_message().
+ * sanitizers and valgrind, where the sizes shrink further; the tests' one
+ * scale (test-util.h: `-m thorough`, THREADREF_TEST_SCALE) multiplies them.
+ * Every figure is printed with g_test_message().
  */
 
 #include <malloc.h>
@@ -33,13 +32,6 @@
 
 /* --- sizes ---------------------------------------------------------------- */
 
-typedef enum {
-  TOOL_NONE,
-  TOOL_ASAN,
-  TOOL_TSAN,
-  TOOL_VALGRIND,
-} Tool;
-
 typedef struct {
   const char *name;
   guint       race_iterations;   /* per way of ending the worker */
@@ -48,107 +40,45 @@ typedef struct {
   guint       churn_threads;
 } Sizes;
 
-/* Whole-file times measured on the 2-core test machine when it was quiet
- * (it ran up to 8 times slower while loaded): full 17 s, default 7 s, and
- * under the tools 20-30 s each, which leaves room for slower CI machines
- * within the budgets (default 1-2 minutes, tools a few minutes). */
-
-/* The sizes the reliability issue asks for. */
-static const Sizes full_sizes = { "full", 20000, 1000, 1000000, 100000 };
+/* At scale 1. Whole-file times measured on the 2-core test machine when it
+ * was quiet (it ran up to 8 times slower while loaded): 7 s, and under the
+ * tools 20-30 s each, which leaves room for slower CI machines within the
+ * budgets; `-m thorough` (scale 10) runs for minutes. */
 static const Sizes default_sizes = { "default", 10000, 200, 200000, 20000 };
-static const Sizes asan_sizes = { "reduced", 5000, 200, 200000, 20000 };
-static const Sizes tsan_sizes = { "reduced", 3000, 100, 100000, 10000 };
-static const Sizes valgrind_sizes = { "small", 1000, 50, 100000, 3000 };
+static const Sizes asan_sizes = { "reduced for AddressSanitizer", 5000, 200, 200000, 20000 };
+static const Sizes tsan_sizes = { "reduced for ThreadSanitizer", 3000, 100, 100000, 10000 };
+static const Sizes valgrind_sizes = { "reduced for valgrind", 1000, 50, 100000, 3000 };
 
-static Tool tool;
+static TestTool tool;
 static Sizes sizes;
-
-static const char *
-tool_name (Tool t)
-{
-  switch (t)
-    {
-    case TOOL_NONE:
-      return "no sanitizer or valgrind";
-    case TOOL_ASAN:
-      return "AddressSanitizer";
-    case TOOL_TSAN:
-      return "ThreadSanitizer";
-    case TOOL_VALGRIND:
-      return "valgrind";
-    default:
-      g_assert_not_reached ();
-    }
-}
-
-static Tool
-detect_tool (void)
-{
-  const char *preload = g_getenv ("LD_PRELOAD");
-
-  /* valgrind/valgrind.h is not installed everywhere: the meson setup sets
-   * THREADREF_UNDER_VALGRIND, and valgrind itself preloads vgpreload_*.so
-   * into its client. */
-  if (g_strcmp0 (g_getenv ("THREADREF_UNDER_VALGRIND"), "1") == 0 ||
-      (preload != NULL && strstr (preload, "vgpreload") != NULL))
-    return TOOL_VALGRIND;
-#if defined (__SANITIZE_THREAD__)
-  return TOOL_TSAN;
-#elif defined (__SANITIZE_ADDRESS__)
-  return TOOL_ASAN;
-#else
-  return TOOL_NONE;
-#endif
-}
 
 static void
 sizes_init (void)
 {
-  tool = detect_tool ();
-
-  if (g_test_thorough () || g_strcmp0 (g_getenv ("THREADREF_STRESS"), "full") == 0)
-    {
-      sizes = full_sizes;
-      return;
-    }
+  tool = test_tool ();
 
   switch (tool)
     {
-    case TOOL_NONE:
+    case TEST_TOOL_NONE:
       sizes = default_sizes;
       break;
-    case TOOL_ASAN:
+    case TEST_TOOL_ASAN:
       sizes = asan_sizes;
       break;
-    case TOOL_TSAN:
+    case TEST_TOOL_TSAN:
       sizes = tsan_sizes;
       break;
-    case TOOL_VALGRIND:
+    case TEST_TOOL_VALGRIND:
       sizes = valgrind_sizes;
       break;
     default:
       g_assert_not_reached ();
     }
-}
 
-static inline guint32
-rng_next (guint32 *state)
-{
-  /* xorshift32: each thread has its own state, so no lock is shared. */
-  guint32 x = *state;
-
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  return *state = x;
-}
-
-static inline guint32
-rng_seed (void)
-{
-  /* From GTest's generator, so that --seed reproduces the choices (not the
-   * scheduling). Never 0, a fixed point of xorshift. */
-  return (guint32) g_test_rand_int () | 1;
+  sizes.race_iterations = test_size (sizes.race_iterations);
+  sizes.many_threads = test_size (sizes.many_threads);
+  sizes.one_thread = test_size (sizes.one_thread);
+  sizes.churn_threads = test_size (sizes.churn_threads);
 }
 
 /* --- races: several racers against one worker's end ---------------------- */
@@ -209,7 +139,7 @@ typedef struct {
 struct _Race {
   WorkerEnd end;
   guint     jitter;           /* the worker spins this long before it ends */
-  gint      ready;            /* start line */
+  TestStartLine start;
   gint      published;        /* the worker's objects are set */
   gint      returned;         /* the worker left its own code */
   gint      joined;           /* main joined the worker */
@@ -264,7 +194,7 @@ typedef struct {
 typedef struct {
   Race       *race;
   gint        role;
-  guint32     rng;
+  GRand      *rng;
   gboolean    holds_fin[N_FINS];
   gboolean    holds_kept[N_KEPT];
   gboolean    holds_dropped[N_DROPPED];
@@ -349,14 +279,7 @@ slot_destroy (gpointer data)
 static void
 start_line (Race *race)
 {
-  guint spins = 0;
-
-  g_atomic_int_inc (&race->ready);
-  /* Spin, to start everyone at once, but yield: with more threads than
-   * cores the others may not be running at all. */
-  while (g_atomic_int_get (&race->ready) < N_RACERS + 1)
-    if (++spins % 128 == 0)
-      g_thread_yield ();
+  test_start_line_wait (&race->start);
 }
 
 static gpointer
@@ -431,7 +354,7 @@ race_worker (gpointer data)
 static gint
 racer_pick_fin (Racer *r)
 {
-  guint start = rng_next (&r->rng) % N_FINS;
+  guint start = g_rand_int (r->rng) % N_FINS;
 
   for (guint k = 0; k < N_FINS; k++)
     if (r->holds_fin[(start + k) % N_FINS])
@@ -445,7 +368,7 @@ static Slot *
 racer_pick_ref (Racer *r)
 {
   guint n = N_KEPT + N_DROPPED;
-  guint start = rng_next (&r->rng) % n;
+  guint start = g_rand_int (r->rng) % n;
 
   for (guint k = 0; k < n; k++)
     {
@@ -709,7 +632,7 @@ racer_watch (Racer   *r,
     {
       ThreadRefFinalize *fin;
 
-      w->kind = (rng_next (&r->rng) & 1) ? WATCH_FINALIZE_CALL : WATCH_FINALIZE_DROP;
+      w->kind = (g_rand_int (r->rng) & 1) ? WATCH_FINALIZE_CALL : WATCH_FINALIZE_DROP;
       fin = threadref_ref_watch_finalize (from->object, slot_func, &w->slot, slot_destroy);
       if (fin == NULL)
         {
@@ -737,7 +660,7 @@ static void
 racer_plain_cancel (Racer *r)
 {
   Race *race = r->race;
-  guint i = rng_next (&r->rng) % N_PLAIN;
+  guint i = g_rand_int (r->rng) % N_PLAIN;
   Slot *slot = &race->plain[i];
   gboolean joined_before;
 
@@ -868,7 +791,7 @@ race_racer (gpointer data)
 
   for (gint n = 0; n < RACER_MAX_OPS; n++)
     {
-      guint32 choice = rng_next (&r->rng);
+      guint32 choice = g_rand_int (r->rng);
 
       if (returned_at < 0 && g_atomic_int_get (&race->returned))
         returned_at = n;
@@ -1105,16 +1028,17 @@ run_one_race (WorkerEnd  end,
   GThread *racer_threads[N_RACERS];
   GThread *worker = NULL;
   pthread_t worker_pthread;
-  guint32 rng = rng_seed ();
+  GRand *rng = g_rand_new_with_seed (g_test_rand_int ());
 
   race->end = end;
+  test_start_line_init (&race->start, N_RACERS + 1);
   /* Up to a few tens of microseconds: the racers' operations take about
    * that long, so the end lands anywhere among them. */
-  race->jitter = rng_next (&rng) % 20000;
+  race->jitter = g_rand_int (rng) % 20000;
   for (guint i = 0; i < N_FINS; i++)
     {
       slot_init (&race->fins[i], race);
-      race->fins[i].main_holds = rng_next (&rng) & 1;
+      race->fins[i].main_holds = g_rand_int (rng) & 1;
     }
   for (guint i = 0; i < N_KEPT; i++)
     slot_init (&race->kept[i], race);
@@ -1129,7 +1053,7 @@ run_one_race (WorkerEnd  end,
 
       r->race = race;
       r->role = ROLE_RACER0 + k;
-      r->rng = rng_seed ();
+      r->rng = g_rand_new_with_seed (g_test_rand_int ());
       r->watches = g_ptr_array_new ();
       for (guint i = 0; i < N_FINS; i++)
         r->holds_fin[i] = TRUE;
@@ -1141,10 +1065,10 @@ run_one_race (WorkerEnd  end,
   for (guint i = 0; i < N_DROPPED; i++)
     {
       Slot *slot = &race->dropped[i];
-      guint first = rng_next (&rng) % N_RACERS;
+      guint first = g_rand_int (rng) % N_RACERS;
 
       slot_init (slot, race);
-      slot->holders = 1 + rng_next (&rng) % N_RACERS;
+      slot->holders = 1 + g_rand_int (rng) % N_RACERS;
       for (gint m = 0; m < slot->holders; m++)
         racers[(first + m) % N_RACERS].holds_dropped[i] = TRUE;
     }
@@ -1190,6 +1114,9 @@ run_one_race (WorkerEnd  end,
     g_mutex_clear (&race->plain[i].drop_lock);
   for (guint i = 0; i < N_FIRE_FORGET; i++)
     g_mutex_clear (&race->fire_forget[i].drop_lock);
+  for (guint k = 0; k < N_RACERS; k++)
+    g_rand_free (racers[k].rng);
+  g_rand_free (rng);
   g_free (race);
 }
 
@@ -1888,7 +1815,7 @@ test_scale_churn (void)
 
   switch (tool)
     {
-    case TOOL_NONE:
+    case TEST_TOOL_NONE:
       g_assert_cmpint (rss_growth, <, rss_bound);
       /* GSlice's magazines (GLib 2.74) keep freed GObjects in a depot
        * that grows and shrinks with the churn, and malloc counts it as in
@@ -1898,14 +1825,14 @@ test_scale_churn (void)
       else
         g_test_message ("malloc growth not checked: G_SLICE=always-malloc is not set");
       break;
-    case TOOL_ASAN:
-    case TOOL_TSAN:
-    case TOOL_VALGRIND:
+    case TEST_TOOL_ASAN:
+    case TEST_TOOL_TSAN:
+    case TEST_TOOL_VALGRIND:
       /* Their allocators quarantine freed memory, keep shadow memory and
        * per-thread state of their own: RSS says nothing about us there.
        * Leaks are what they report themselves. */
       g_test_message ("memory growth not checked under %s: its allocator holds "
-                      "memory its own way; it reports leaks itself", tool_name (tool));
+                      "memory its own way; it reports leaks itself", test_tool_name (tool));
       break;
     default:
       g_assert_not_reached ();
@@ -1918,9 +1845,8 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
   sizes_init ();
-  g_test_message ("sizes: %s, %s%s", sizes.name, tool_name (tool),
-                  sizes.race_iterations < full_sizes.race_iterations
-                    ? " (THREADREF_STRESS=full or -m thorough for full sizes)" : "");
+  g_test_message ("sizes: %s, scale %g (-m thorough or THREADREF_TEST_SCALE change it)",
+                  sizes.name, test_scale ());
 
   g_test_add_data_func ("/threadref/stress/races/g-thread-return",
                         GINT_TO_POINTER (WORKER_G_THREAD_RETURN), test_races_several);

@@ -120,7 +120,7 @@ register_slow (gpointer data)
 static void
 test_threads_join_waits (void)
 {
-  guint iterations = g_test_thorough () ? 200 : 20;
+  guint iterations = test_size (20);
 
   g_test_summary ("When g_thread_join() returns, every callback of the thread "
                   "has returned");
@@ -219,7 +219,7 @@ many_worker (gpointer data)
 static void
 test_threads_many_at_once (void)
 {
-  guint n_threads = g_test_thorough () ? 256 : 32;
+  guint n_threads = test_size (32);
   ManyTotals totals = { 0 };
   ManyThread *threads = g_new0 (ManyThread, n_threads);
   GThread **handles = g_new (GThread *, n_threads);

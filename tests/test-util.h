@@ -1,4 +1,5 @@
-/* test-util.h: small helpers shared by the tests
+/* test-util.h: what the tests share — counters, order logs, thread
+ * hand-offs, start lines and jitter, and how big a test runs
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -8,60 +9,43 @@
 #include <pthread.h>
 #include <threadref.h>
 
-#if defined (__SANITIZE_ADDRESS__)
-# include <sanitizer/asan_interface.h>
-#endif
+G_BEGIN_DECLS
 
-/* g_thread_exit(), declared as never returning. GLib 2.74 does not declare
- * it so: AddressSanitizer then leaves the redzones of the frames it unwinds
- * poisoned and trips over them in its own thread teardown
- * (google/sanitizers#1399). */
-static inline G_NORETURN void
-test_g_thread_exit (void)
-{
-#if defined (__SANITIZE_ADDRESS__)
-  __asan_handle_no_return ();
-#endif
-  g_thread_exit (NULL);
-  g_assert_not_reached ();
-}
+/* --- Sizes ------------------------------------------------------------------
+ *
+ * One way to size the tests: a scale, 1 by default, 10 with `-m thorough`,
+ * multiplied by THREADREF_TEST_SCALE if that is set (0.1 for a quick run,
+ * 100 for a long one). Tests that run under valgrind or a sanitizer shrink
+ * their own sizes further for the tool (test_tool()); that is not a knob. */
+
+typedef enum {
+  TEST_TOOL_NONE,
+  TEST_TOOL_ASAN,
+  TEST_TOOL_TSAN,
+  TEST_TOOL_VALGRIND,
+} TestTool;
+
+TestTool    test_tool      (void);
+const char *test_tool_name (TestTool tool);
+gdouble     test_scale     (void);
+/* n at the test's scale, at least 1. */
+guint       test_size      (guint n);
+
+/* --- Counting and ordering callbacks -------------------------------------- */
 
 /* Counts calls and remembers which OS thread made the last one. pthread_t,
- * not GThread: while a thread ends, GLib's own GThread for it is already
- * gone and g_thread_self() would make a new one. */
+ * not GThread: while a thread ends, GLib's own GThread for it may be gone
+ * and g_thread_self() would make a new one. */
 typedef struct {
   gint      calls;
   gint      destroys;
   pthread_t last_thread;
 } Counter;
 
-static inline void
-counter_finalize_func (gpointer data)
-{
-  Counter *c = data;
-
-  c->last_thread = pthread_self ();
-  g_atomic_int_inc (&c->calls);
-}
-
-static inline void
-counter_ref_func (ThreadRefRef *ref,
-                  gpointer   data)
-{
-  Counter *c = data;
-
-  g_assert_true (THREADREF_IS_REF (ref));
-  c->last_thread = pthread_self ();
-  g_atomic_int_inc (&c->calls);
-}
-
-static inline void
-counter_destroy (gpointer data)
-{
-  Counter *c = data;
-
-  g_atomic_int_inc (&c->destroys);
-}
+void counter_finalize_func (gpointer      data);
+void counter_ref_func      (ThreadRefRef *ref,
+                            gpointer      data);
+void counter_destroy       (gpointer      data);
 
 /* Records the order in which callbacks ran, as a string of labels. */
 typedef struct {
@@ -74,55 +58,19 @@ typedef struct {
   const char *label;
 } OrderEntry;
 
-static inline void
-order_log_init (OrderLog *log)
-{
-  g_mutex_init (&log->mutex);
-  log->log = g_string_new (NULL);
-}
+void order_log_init            (OrderLog     *log);
+void order_log_clear           (OrderLog     *log);
+void order_log_append          (OrderLog     *log,
+                                const char   *label);
+void order_entry_finalize_func (gpointer      data);
+void order_entry_ref_func      (ThreadRefRef *ref,
+                                gpointer      data);
 
-static inline void
-order_log_clear (OrderLog *log)
-{
-  g_string_free (log->log, TRUE);
-  g_mutex_clear (&log->mutex);
-}
-
-static inline void
-order_log_append (OrderLog   *log,
-                  const char *label)
-{
-  g_mutex_lock (&log->mutex);
-  if (log->log->len > 0)
-    g_string_append_c (log->log, ' ');
-  g_string_append (log->log, label);
-  g_mutex_unlock (&log->mutex);
-}
-
-static inline void
-order_entry_finalize_func (gpointer data)
-{
-  OrderEntry *e = data;
-
-  order_log_append (e->log, e->label);
-}
-
-static inline void
-order_entry_ref_func (ThreadRefRef *ref,
-                      gpointer   data)
-{
-  order_entry_finalize_func (data);
-}
+/* --- Threads -------------------------------------------------------------- */
 
 /* Runs func(data) in a new GThread and joins it. */
-static inline void
-run_in_thread (GThreadFunc func,
-               gpointer    data)
-{
-  GThread *thread = g_thread_new ("test-worker", func, data);
-
-  g_thread_join (thread);
-}
+void run_in_thread (GThreadFunc func,
+                    gpointer    data);
 
 /* A worker thread that runs setup (data) and then stays alive until the
  * test releases it: the test can use what setup made while the thread still
@@ -136,51 +84,35 @@ typedef struct {
   gpointer data;
 } HeldThread;
 
-static inline gpointer
-held_thread_main (gpointer p)
-{
-  HeldThread *h = p;
-
-  h->setup (h->data);
-
-  g_mutex_lock (&h->mutex);
-  h->stage = 1;
-  g_cond_broadcast (&h->cond);
-  while (h->stage < 2)
-    g_cond_wait (&h->cond, &h->mutex);
-  g_mutex_unlock (&h->mutex);
-  return NULL;   /* and the thread ends */
-}
-
 /* Starts the worker and returns once setup has run on it. */
-static inline void
-held_thread_start (HeldThread *h,
-                   const char *name,
-                   void      (*setup) (gpointer data),
-                   gpointer    data)
-{
-  h->stage = 0;
-  h->setup = setup;
-  h->data = data;
-  g_mutex_init (&h->mutex);
-  g_cond_init (&h->cond);
-  h->thread = g_thread_new (name, held_thread_main, h);
-
-  g_mutex_lock (&h->mutex);
-  while (h->stage < 1)
-    g_cond_wait (&h->cond, &h->mutex);
-  g_mutex_unlock (&h->mutex);
-}
-
+void held_thread_start  (HeldThread *h,
+                         const char *name,
+                         void      (*setup) (gpointer data),
+                         gpointer    data);
 /* Lets the worker end and joins it. */
-static inline void
-held_thread_finish (HeldThread *h)
-{
-  g_mutex_lock (&h->mutex);
-  h->stage = 2;
-  g_cond_broadcast (&h->cond);
-  g_mutex_unlock (&h->mutex);
-  g_thread_join (h->thread);
-  g_mutex_clear (&h->mutex);
-  g_cond_clear (&h->cond);
-}
+void held_thread_finish (HeldThread *h);
+
+/* g_thread_exit(), declared as never returning. GLib 2.74 does not declare
+ * it so: AddressSanitizer then leaves the redzones of the frames it unwinds
+ * poisoned and trips over them in its own thread teardown
+ * (google/sanitizers#1399). */
+G_NORETURN void test_g_thread_exit (void);
+
+/* --- Races ---------------------------------------------------------------- */
+
+/* Lets n threads start a race at the same moment. */
+typedef struct {
+  gint ready;
+  gint n;
+} TestStartLine;
+
+void test_start_line_init (TestStartLine *line,
+                           guint          n);
+/* Returns once all n threads have arrived. It spins, to let them go at
+ * once, but yields now and then: with more threads than cores the others
+ * may not be running. */
+void test_start_line_wait (TestStartLine *line);
+/* Spins for a while: a random jitter moves one racer against the others. */
+void test_jitter          (guint          spins);
+
+G_END_DECLS

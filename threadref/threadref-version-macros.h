@@ -41,7 +41,7 @@
  * @maj: the major version that added it
  * @min: the minor version that added it
  *
- * Marks a declaration newer than [const@ThreadRef.VERSION_MAX_ALLOWED]; for
+ * Marks a declaration newer than `THREADREF_VERSION_MAX_ALLOWED`; for
  * threadref's headers.
  */
 
@@ -66,8 +66,8 @@
 /**
  * THREADREF_VERSION_1_0:
  *
- * The version 1.0 of the API, for [const@ThreadRef.VERSION_MIN_REQUIRED]
- * and [const@ThreadRef.VERSION_MAX_ALLOWED].
+ * The version 1.0 of the API, for `THREADREF_VERSION_MIN_REQUIRED`
+ * and `THREADREF_VERSION_MAX_ALLOWED`.
  *
  * ```c
  * #define THREADREF_VERSION_MIN_REQUIRED THREADREF_VERSION_1_0
