@@ -91,7 +91,11 @@ test_unload_library_itself (void)
 {
   g_test_summary ("libthreadref itself is never unmapped (-z nodelete)");
 
-  g_assert_true (mapped ("libthreadref-1.0.so"));
+  if (!mapped ("libthreadref-1.0.so"))
+    {
+      g_test_skip ("threadref is linked statically into this program");
+      return;
+    }
   /* Loading and closing it again changes nothing. */
   {
     GModule *self = g_module_open ("libthreadref-1.0.so.0", G_MODULE_BIND_LOCAL);

@@ -166,8 +166,11 @@ real_drop (RReg *reg)
   gpointer object = reg->object;
 
   reg->held = FALSE;
-  /* A pending finalizer lives on, and its function still checks it. */
-  if (!reg_kind_is_fin (reg->spec->kind) || !threadref_finalize_is_alive (object))
+  /* A pending finalizer lives on, and its function still checks it; so
+   * does one the exit pass claimed (dead, but its function has yet to run). */
+  if (!reg_kind_is_fin (reg->spec->kind) ||
+      (!threadref_finalize_is_alive (object) &&
+       (g_atomic_int_get (&reg->runs) > 0 || reg->detached)))
     reg->object = NULL;
   g_object_unref (object);
 }
@@ -238,7 +241,12 @@ real_create (Run        *run,
 
     case REG_DETACH:
       if (target != NULL && target->held)
-        run_log (run, EV_DETACH, spec->target, threadref_finalize_detach (target->object));
+        {
+          gboolean detached = threadref_finalize_detach (target->object);
+
+          target->detached |= detached;
+          run_log (run, EV_DETACH, spec->target, detached);
+        }
       break;
 
     case REG_DROP:
@@ -282,7 +290,12 @@ real_execute (Run        *run,
       break;
 
     case OP_DETACH:
-      run_log (run, EV_DETACH, step->target, threadref_finalize_detach (target->object));
+      {
+        gboolean detached = threadref_finalize_detach (target->object);
+
+        target->detached |= detached;
+        run_log (run, EV_DETACH, step->target, detached);
+      }
       break;
 
     case OP_CANCEL:

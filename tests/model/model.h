@@ -233,6 +233,7 @@ typedef struct {
   gboolean    held;       /* the controller holds object */
   gint        runs;       /* atomic */
   gint        destroys;   /* atomic */
+  gboolean    detached;   /* a detach() of it returned TRUE */
 } RReg;
 
 /* A worker's mailbox: the controller puts a step in and waits until the

@@ -32,6 +32,24 @@ print('python consumer: OK, override', sys.modules['gi.overrides.ThreadRef'].__f
 "
 fi
 
+# A Python without PyGObject fails in the devenv as it does outside it.
+if [ -n "$python" ]; then
+  out=$(in_devenv "$python" -S -c 'import gi' 2>&1 || true)
+  case $out in
+    *"No module named 'gi'"*) echo "python without PyGObject: OK" ;;
+    *) echo "python without PyGObject in the devenv: $out"; exit 1 ;;
+  esac
+fi
+
+# What meson sets itself is not set twice.
+for var in LD_LIBRARY_PATH GI_TYPELIB_PATH PYTHONPATH XDG_DATA_DIRS; do
+  value=$(meson devenv -C "$build" --dump 2>/dev/null | sed -n "s/^$var=\"\(.*\)\"$/\1/p")
+  dups=$(printf '%s\n' "$value" | tr ':' '\n' | grep -v '^\$' | sort | uniq -d)
+  if [ -n "$dups" ]; then
+    echo "meson devenv sets $var with duplicates: $dups"; exit 1
+  fi
+done
+
 if command -v gjs >/dev/null 2>&1 && [ -f "$build/introspection/ThreadRef-1.0.typelib" ]; then
   in_devenv env LD_PRELOAD="${SANITIZER_PRELOAD:-}" gjs "$src/tests/packaging/devenv-consumer.js"
 fi
