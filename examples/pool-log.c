@@ -80,7 +80,7 @@ worker_log_release (gpointer data)
 
 static void
 worker_ended (ThreadRefRef *ref,
-              gpointer   user_data)
+              gpointer      user_data)
 {
   printf ("%8.1f ms  main's ThreadRefRef to %s fired on that worker: alive=%s\n",
           elapsed_ms (), (const char *) user_data,

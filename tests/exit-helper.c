@@ -45,7 +45,7 @@ print_label (gpointer data)
 
 static void
 print_ref_label (ThreadRefRef *ref,
-                 gpointer   data)
+                 gpointer      data)
 {
   print_label (data);
 }

@@ -159,10 +159,13 @@ test_bad_input_integer_limits (void)
   g_mutex_clear (&h.mutex);
   g_cond_clear (&h.cond);
 
-  /* Flags the plain path does not know. */
-  EXPECT_CRITICAL ();
+  /* Flags the plain path does not know: the critical names the call, the
+   * unknown bits and what was done (nothing). */
+  g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL,
+                         "threadref_at_thread_exit: unknown flags 0x2;*nothing was registered");
   threadref_at_thread_exit (noop, NULL, (ThreadRefAtThreadExitFlags) 0x2);
-  EXPECT_CRITICAL ();
+  g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL,
+                         "threadref_at_thread_exit_add: unknown flags 0xfffffffe;*");
   g_assert_null (threadref_at_thread_exit_add (noop, NULL, (ThreadRefAtThreadExitFlags) G_MAXUINT));
   g_test_assert_expected_messages ();
 
@@ -178,6 +181,70 @@ test_bad_input_integer_limits (void)
   g_object_unref (fin);
 }
 
+static void
+wait_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  GAsyncResult **out = data;
+
+  *out = g_object_ref (result);
+}
+
+static void
+other_task_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+}
+
+static void
+test_bad_input_wait_finish (void)
+{
+  ThreadRefRef *mine = threadref_ref_new (NULL, NULL, NULL);
+  ThreadRefRef *other = threadref_ref_new (NULL, NULL, NULL);
+  GAsyncResult *result = NULL;
+  GTask *foreign;
+  GError *error = NULL;
+
+  g_test_summary ("threadref_ref_wait_finish() given a result of another ref "
+                  "or of another call says so in the critical and returns FALSE "
+                  "without setting the error");
+
+  /* A result of a wait on this thread's own lifetime: it completes when the
+   * lifetime ends. */
+  threadref_ref_wait_async (mine, NULL, wait_done, &result);
+  threadref_end_lifetime ();
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL,
+                         "threadref_ref_wait_finish: the result was not given by "
+                         "threadref_ref_wait_async() on this ref*");
+  g_assert_false (threadref_ref_wait_finish (other, result, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+
+  foreign = g_task_new (mine, NULL, other_task_done, NULL);
+  g_task_return_boolean (foreign, TRUE);
+  g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL,
+                         "threadref_ref_wait_finish: the result was not given by*");
+  g_assert_false (threadref_ref_wait_finish (mine, G_ASYNC_RESULT (foreign), &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_object_unref (foreign);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+
+  /* The right pair still works after the misuse. */
+  g_assert_true (threadref_ref_wait_finish (mine, result, &error));
+  g_assert_no_error (error);
+
+  g_object_unref (result);
+  g_object_unref (other);
+  g_object_unref (mine);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -188,6 +255,7 @@ main (int   argc,
   g_test_add_func ("/threadref/bad-input/finalize", test_bad_input_finalize);
   g_test_add_func ("/threadref/bad-input/at-exit", test_bad_input_at_exit);
   g_test_add_func ("/threadref/bad-input/integer-limits", test_bad_input_integer_limits);
+  g_test_add_func ("/threadref/bad-input/wait-finish", test_bad_input_wait_finish);
 
   return g_test_run ();
 }

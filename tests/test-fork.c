@@ -29,7 +29,7 @@ report (gpointer label)
 
 static void
 report_ref (ThreadRefRef *ref,
-            gpointer   label)
+            gpointer      label)
 {
   report (label);
 }

@@ -21,7 +21,7 @@ typedef struct {
 
 static void
 drop_own_ref (ThreadRefRef *ref,
-              gpointer   data)
+              gpointer      data)
 {
   SelfDrop *d = data;
 
@@ -91,7 +91,7 @@ count_detached (gpointer data)
 
 static void
 count_ref (ThreadRefRef *ref,
-           gpointer   data)
+           gpointer      data)
 {
   ((Meddler *) data)->ref_calls++;
 }
@@ -161,7 +161,7 @@ typedef struct {
 
 static void
 inner_ref_fired (ThreadRefRef *ref,
-                 gpointer   data)
+                 gpointer      data)
 {
   ((Maker *) data)->inner_calls++;
 }
@@ -356,7 +356,7 @@ test_misuse_slow_callback_waiters (void)
 
 static void
 never (ThreadRefRef *ref,
-       gpointer   data)
+       gpointer      data)
 {
   g_assert_not_reached ();
 }

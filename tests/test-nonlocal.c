@@ -123,7 +123,7 @@ typedef struct {
 
 static void
 ref_callback (ThreadRefRef *ref,
-              gpointer   p)
+              gpointer      p)
 {
   RefLeaveData *d = p;
 

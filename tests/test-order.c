@@ -80,7 +80,7 @@ static void nested_finalize_func (gpointer data);
 
 static void
 nested_ref_func (ThreadRefRef *ref,
-                 gpointer   data)
+                 gpointer      data)
 {
   nested_finalize_func (data);
 }

@@ -54,7 +54,7 @@ race_func (gpointer data)
 
 static void
 race_ref_func (ThreadRefRef *ref,
-               gpointer   data)
+               gpointer      data)
 {
   race_func (data);
 }

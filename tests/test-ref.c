@@ -113,7 +113,7 @@ typedef struct {
 
 static void
 inside_callback (ThreadRefRef *ref,
-                 gpointer   data)
+                 gpointer      data)
 {
   InsideData *d = data;
 

@@ -247,7 +247,7 @@ fin_func (gpointer data)
 
 static void
 slot_ref_callback (ThreadRefRef *ref,
-                   gpointer   data)
+                   gpointer      data)
 {
   Slot *slot = data;
   GThread *thread;
@@ -434,10 +434,10 @@ racer_fin_detach (Racer *r,
 
 /* Checks what dup_thread() returned against what is known of the worker. */
 static void
-racer_check_thread (Racer   *r,
-                    GThread *thread,
-                    gboolean joined_before,
-                    gboolean dead_before)
+racer_check_thread (Racer    *r,
+                    GThread  *thread,
+                    gboolean  joined_before,
+                    gboolean  dead_before)
 {
   Race *race = r->race;
 
@@ -595,9 +595,9 @@ racer_check_ended (Racer *r,
 }
 
 static void
-racer_watch (Racer   *r,
-             Slot    *from,
-             gboolean finalize)
+racer_watch (Racer    *r,
+             Slot     *from,
+             gboolean  finalize)
 {
   Race *race = r->race;
   Watch *w = g_new0 (Watch, 1);
@@ -1256,7 +1256,7 @@ many_fin_called (gpointer data)
 
 static void
 many_ref_callback (ThreadRefRef *ref,
-                   gpointer   data)
+                   gpointer      data)
 {
   ManyEntry *e = data;
 
@@ -1650,7 +1650,7 @@ churn_func (gpointer data)
 
 static void
 churn_ref_callback (ThreadRefRef *ref,
-                    gpointer   data)
+                    gpointer      data)
 {
   if (threadref_ref_is_alive (ref))
     g_atomic_int_inc (&churn.wrong);

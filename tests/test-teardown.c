@@ -34,8 +34,8 @@ chain_func (gpointer data)
 /* Registers a finalizer from inside a key destructor, and re-arms the key
  * so that it is called again in the next round. */
 static void
-registering_destructor (pthread_key_t key,
-                        Chain        *chain)
+registering_destructor (pthread_key_t  key,
+                        Chain         *chain)
 {
   g_clear_object (&chain->last);
   chain->last = threadref_ref_new (NULL, NULL, NULL);

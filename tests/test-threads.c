@@ -161,7 +161,7 @@ many_fin_func (gpointer data)
 
 static void
 many_ref_func (ThreadRefRef *ref,
-               gpointer   data)
+               gpointer      data)
 {
   ManyThread *t = data;
 

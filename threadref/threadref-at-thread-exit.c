@@ -16,11 +16,27 @@ struct _ThreadRefAtThreadExit
 
 #define KNOWN_FLAGS (THREADREF_AT_THREAD_EXIT_THREAD_ONLY)
 
+/* Flags from a newer threadref (or garbage) would change what happens at
+ * process exit without the caller knowing: refuse them, and say which. */
 static gboolean
-attach_plain (ThreadRefNode     *node,
-              ThreadRefNodeKind  kind,
-              GDestroyNotify     func,
-              gpointer           data,
+flags_are_known (const char                 *function,
+                 ThreadRefAtThreadExitFlags  flags)
+{
+  if (G_LIKELY ((flags & ~KNOWN_FLAGS) == 0))
+    return TRUE;
+
+  g_critical ("%s: unknown flags 0x%x; this threadref knows only "
+              "THREADREF_AT_THREAD_EXIT_DEFAULT and "
+              "THREADREF_AT_THREAD_EXIT_THREAD_ONLY; nothing was registered",
+              function, (guint) (flags & ~KNOWN_FLAGS));
+  return FALSE;
+}
+
+static gboolean
+attach_plain (ThreadRefNode              *node,
+              ThreadRefNodeKind           kind,
+              GDestroyNotify              func,
+              gpointer                    data,
               ThreadRefAtThreadExitFlags  flags)
 {
   if (flags & THREADREF_AT_THREAD_EXIT_THREAD_ONLY)
@@ -42,15 +58,20 @@ attach_plain (ThreadRefNode     *node,
  *
  * It cannot be cancelled; `threadref_at_thread_exit_add()` can.
  *
+ * A %NULL @func, or @flags with bits other than those of
+ * #ThreadRefAtThreadExitFlags, give a critical warning and register
+ * nothing.
+ *
  * Since: 1.0
  */
 void
-threadref_at_thread_exit (GDestroyNotify    func,
-                gpointer          data,
-                ThreadRefAtThreadExitFlags flags)
+threadref_at_thread_exit (GDestroyNotify             func,
+                          gpointer                   data,
+                          ThreadRefAtThreadExitFlags flags)
 {
   g_return_if_fail (func != NULL);
-  g_return_if_fail ((flags & ~KNOWN_FLAGS) == 0);
+  if (!flags_are_known ("threadref_at_thread_exit", flags))
+    return;
 
   attach_plain (threadref_node_new_plain (), THREADREF_NODE_NO_HANDLE, func, data, flags);
 }
@@ -67,19 +88,22 @@ threadref_at_thread_exit (GDestroyNotify    func,
  * Every handle must be given back exactly once, with
  * `threadref_at_thread_exit_cancel()`, whether or not @func has run by then.
  *
+ * A %NULL @func, or unknown @flags, give a critical warning and %NULL.
+ *
  * Returns: (transfer full): a handle
  *
  * Since: 1.0
  */
 ThreadRefAtThreadExit *
-threadref_at_thread_exit_add (GDestroyNotify    func,
-                    gpointer          data,
-                    ThreadRefAtThreadExitFlags flags)
+threadref_at_thread_exit_add (GDestroyNotify             func,
+                              gpointer                   data,
+                              ThreadRefAtThreadExitFlags flags)
 {
   ThreadRefAtThreadExit *handle;
 
   g_return_val_if_fail (func != NULL, NULL);
-  g_return_val_if_fail ((flags & ~KNOWN_FLAGS) == 0, NULL);
+  if (!flags_are_known ("threadref_at_thread_exit_add", flags))
+    return NULL;
 
   handle = (ThreadRefAtThreadExit *) threadref_node_new_plain ();
   attach_plain (&handle->node, THREADREF_NODE_HOLDER, func, data, flags);

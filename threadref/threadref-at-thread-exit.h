@@ -46,14 +46,14 @@ typedef enum {
 typedef struct _ThreadRefAtThreadExit ThreadRefAtThreadExit;
 
 THREADREF_AVAILABLE_IN_1_0
-void          threadref_at_thread_exit        (GDestroyNotify    func,
-                                     gpointer          data,
-                                     ThreadRefAtThreadExitFlags flags);
+void                   threadref_at_thread_exit        (GDestroyNotify             func,
+                                                        gpointer                   data,
+                                                        ThreadRefAtThreadExitFlags flags);
 THREADREF_AVAILABLE_IN_1_0
-ThreadRefAtThreadExit *threadref_at_thread_exit_add    (GDestroyNotify    func,
-                                     gpointer          data,
-                                     ThreadRefAtThreadExitFlags flags) G_GNUC_WARN_UNUSED_RESULT;
+ThreadRefAtThreadExit *threadref_at_thread_exit_add    (GDestroyNotify             func,
+                                                        gpointer                   data,
+                                                        ThreadRefAtThreadExitFlags flags) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-gboolean      threadref_at_thread_exit_cancel (ThreadRefAtThreadExit     *handle);
+gboolean               threadref_at_thread_exit_cancel (ThreadRefAtThreadExit *handle);
 
 G_END_DECLS

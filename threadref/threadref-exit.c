@@ -25,6 +25,7 @@
 
 #include <stdlib.h>
 
+#include "threadref-debug-private.h"
 #include "threadref-exit-private.h"
 #include "threadref-sentinel-private.h"
 
@@ -73,8 +74,15 @@ run_pass (gboolean rearm)
 {
   guint seen_attaches;
 
+  gboolean debug = threadref_debug_enabled ();
+  guint n_ran = 0;
+  char name[32];
+
   if (pass_depth++ == 0)
     pass_stamp_limit = threadref_sentinel_stamp_now ();
+  if (G_UNLIKELY (debug))
+    g_debug ("process exit on thread “%s”: the pass starts",
+             threadref_thread_name (name, sizeof name));
 
   /* Put back only when there is something to run: a handler that always
    * put itself back would be called forever. */
@@ -98,6 +106,7 @@ run_pass (gboolean rearm)
       node->older = NULL;
       if (rearm)
         arm_handler ();
+      n_ran++;
       threadref_node_run (node);
 
       /* What that callback registered on this thread is newest. */
@@ -109,6 +118,9 @@ run_pass (gboolean rearm)
         }
     }
 
+  if (G_UNLIKELY (debug))
+    g_debug ("process exit on thread “%s”: the pass ran %u finalizers and plain "
+             "registrations of other threads", name, n_ran);
   pass_depth--;
 }
 

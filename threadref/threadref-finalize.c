@@ -141,9 +141,9 @@ threadref_finalize_finalize (GObject *object)
 
 static void
 threadref_finalize_get_property (GObject    *object,
-                              guint       prop_id,
-                              GValue     *value,
-                              GParamSpec *pspec)
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
 {
   ThreadRefFinalize *self = (ThreadRefFinalize *) object;
 
@@ -164,9 +164,9 @@ threadref_finalize_get_property (GObject    *object,
 
 static void
 threadref_finalize_set_property (GObject      *object,
-                              guint         prop_id,
-                              const GValue *value,
-                              GParamSpec   *pspec)
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
 {
   ThreadRefFinalize *self = (ThreadRefFinalize *) object;
 
@@ -303,8 +303,8 @@ finalize_new (ThreadRefSentinel     *watched,
  */
 ThreadRefFinalize *
 threadref_finalize_new (ThreadRefFinalizeFunc func,
-                     gpointer           user_data,
-                     GDestroyNotify     destroy_notify)
+                        gpointer              user_data,
+                        GDestroyNotify        destroy_notify)
 {
   g_return_val_if_fail (func != NULL, NULL);
 
@@ -343,9 +343,9 @@ threadref_finalize_new (ThreadRefFinalizeFunc func,
  */
 ThreadRefFinalize *
 threadref_ref_watch_finalize (ThreadRefRef          *self,
-                           ThreadRefFinalizeFunc  func,
-                           gpointer            user_data,
-                           GDestroyNotify      destroy_notify)
+                              ThreadRefFinalizeFunc  func,
+                              gpointer               user_data,
+                              GDestroyNotify         destroy_notify)
 {
   ThreadRefSentinel *watched;
 
@@ -515,7 +515,7 @@ threadref_finalize_get_atexit (ThreadRefFinalize *self)
  */
 void
 threadref_finalize_set_atexit (ThreadRefFinalize *self,
-                            gboolean        atexit)
+                               gboolean           atexit)
 {
   g_return_if_fail (THREADREF_IS_FINALIZE (self));
 

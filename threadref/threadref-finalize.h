@@ -44,25 +44,25 @@ typedef void (*ThreadRefFinalizeFunc) (gpointer user_data);
 
 THREADREF_AVAILABLE_IN_1_0
 ThreadRefFinalize *threadref_finalize_new        (ThreadRefFinalizeFunc func,
-                                            gpointer           user_data,
-                                            GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
+                                                  gpointer              user_data,
+                                                  GDestroyNotify        destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-ThreadRefFinalize *threadref_ref_watch_finalize  (ThreadRefRef         *self,
-                                            ThreadRefFinalizeFunc func,
-                                            gpointer           user_data,
-                                            GDestroyNotify     destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
+ThreadRefFinalize *threadref_ref_watch_finalize  (ThreadRefRef          *self,
+                                                  ThreadRefFinalizeFunc  func,
+                                                  gpointer               user_data,
+                                                  GDestroyNotify         destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-gboolean        threadref_finalize_is_alive   (ThreadRefFinalize    *self);
+gboolean           threadref_finalize_is_alive   (ThreadRefFinalize *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean        threadref_finalize_call       (ThreadRefFinalize    *self);
+gboolean           threadref_finalize_call       (ThreadRefFinalize *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean        threadref_finalize_detach     (ThreadRefFinalize    *self);
+gboolean           threadref_finalize_detach     (ThreadRefFinalize *self);
 THREADREF_AVAILABLE_IN_1_0
-GThread        *threadref_finalize_dup_thread (ThreadRefFinalize    *self);
+GThread           *threadref_finalize_dup_thread (ThreadRefFinalize *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean        threadref_finalize_get_atexit (ThreadRefFinalize    *self);
+gboolean           threadref_finalize_get_atexit (ThreadRefFinalize *self);
 THREADREF_AVAILABLE_IN_1_0
-void            threadref_finalize_set_atexit (ThreadRefFinalize    *self,
-                                            gboolean           atexit);
+void               threadref_finalize_set_atexit (ThreadRefFinalize *self,
+                                                  gboolean           atexit);
 
 G_END_DECLS

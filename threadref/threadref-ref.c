@@ -263,9 +263,9 @@ ref_new (ThreadRefSentinel *watched,
  * Since: 1.0
  */
 ThreadRefRef *
-threadref_ref_new (ThreadRefRefFunc  callback,
-                gpointer       user_data,
-                GDestroyNotify destroy_notify)
+threadref_ref_new (ThreadRefRefFunc callback,
+                   gpointer         user_data,
+                   GDestroyNotify   destroy_notify)
 {
   return ref_new (NULL, callback, user_data, destroy_notify);
 }
@@ -301,10 +301,10 @@ threadref_ref_new (ThreadRefRefFunc  callback,
  * Since: 1.0
  */
 ThreadRefRef *
-threadref_ref_watch (ThreadRefRef      *self,
-                  ThreadRefRefFunc   callback,
-                  gpointer        user_data,
-                  GDestroyNotify  destroy_notify)
+threadref_ref_watch (ThreadRefRef     *self,
+                     ThreadRefRefFunc  callback,
+                     gpointer          user_data,
+                     GDestroyNotify    destroy_notify)
 {
   ThreadRefSentinel *watched;
 
@@ -379,6 +379,53 @@ threadref_ref_dup_thread (ThreadRefRef *self)
 }
 
 /**
+ * threadref_ref_count_registrations:
+ * @self: a ref
+ *
+ * Counts what is registered on the thread lifetime @self refers to and has
+ * not run yet: every ref to it that is still alive (@self included),
+ * every finalizer, and every registration of the plain C path that was
+ * neither run nor cancelled. Callbacks that are running at the moment of
+ * the call are not counted. Works from any thread.
+ *
+ * It is meant for tests and debugging (a count that only grows is a leak
+ * of registrations); the answer can be stale by the time it is read if the
+ * thread registers or ends meanwhile. It takes the lifetime's lock and walks
+ * its registrations: O(n).
+ *
+ * ```c
+ * static void
+ * closed (gpointer conn)
+ * {
+ * }
+ *
+ * // on a worker thread:
+ * ThreadRefRef *ref = threadref_ref_new (NULL, NULL, NULL);
+ * g_assert_cmpuint (threadref_ref_count_registrations (ref), ==, 1);  // the ref itself
+ * threadref_at_thread_exit (closed, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
+ * g_assert_cmpuint (threadref_ref_count_registrations (ref), ==, 2);
+ * threadref_end_lifetime ();
+ * g_assert_cmpuint (threadref_ref_count_registrations (ref), ==, 0);  // all ran
+ * g_object_unref (ref);
+ * ```
+ *
+ * Returns: how many registrations wait for the lifetime's end; 0 once it
+ *   has ended
+ *
+ * Since: 1.0
+ */
+guint
+threadref_ref_count_registrations (ThreadRefRef *self)
+{
+  ThreadRefSentinel *lifetime;
+
+  g_return_val_if_fail (THREADREF_IS_REF (self), 0);
+
+  lifetime = threadref_object_node_get_lifetime (ref_node (self));
+  return lifetime != NULL ? threadref_sentinel_count_nodes (lifetime) : 0;
+}
+
+/**
  * threadref_ref_hash:
  * @ref: (type ThreadRef.Ref): a ref
  *
@@ -425,7 +472,7 @@ threadref_ref_hash (gconstpointer ref)
  */
 gboolean
 threadref_ref_equal (gconstpointer a,
-                  gconstpointer b)
+                     gconstpointer b)
 {
   ThreadRefSentinel *lifetime_a;
   ThreadRefSentinel *lifetime_b;
@@ -472,7 +519,7 @@ threadref_ref_get_lifetime (ThreadRefRef *ref)
  */
 gboolean
 threadref_ref_wait (ThreadRefRef *self,
-                 gint64     timeout_usec)
+                    gint64        timeout_usec)
 {
   ThreadRefSentinel *lifetime;
 
@@ -522,10 +569,10 @@ threadref_ref_wait (ThreadRefRef *self,
  * Since: 1.0
  */
 void
-threadref_ref_wait_async (ThreadRefRef           *self,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
+threadref_ref_wait_async (ThreadRefRef        *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
 {
   g_return_if_fail (THREADREF_IS_REF (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -546,7 +593,11 @@ threadref_ref_wait_async (ThreadRefRef           *self,
  *   [method@ThreadRef.Ref.wait_async]
  * @error: return location for an error
  *
- * Finishes [method@ThreadRef.Ref.wait_async].
+ * Finishes [method@ThreadRef.Ref.wait_async], on the thread of the
+ * `GMainContext` that the wait was started from.
+ *
+ * A @result that was not given by [method@ThreadRef.Ref.wait_async] on
+ * @self gives a critical warning and %FALSE, with @error left unset.
  *
  * Returns: %TRUE if the thread ended and all of its callbacks returned;
  *   %FALSE with @error set (%G_IO_ERROR_CANCELLED) if the wait was cancelled
@@ -554,13 +605,19 @@ threadref_ref_wait_async (ThreadRefRef           *self,
  * Since: 1.0
  */
 gboolean
-threadref_ref_wait_finish (ThreadRefRef     *self,
-                        GAsyncResult  *result,
-                        GError       **error)
+threadref_ref_wait_finish (ThreadRefRef  *self,
+                           GAsyncResult  *result,
+                           GError       **error)
 {
   g_return_val_if_fail (THREADREF_IS_REF (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == threadref_ref_wait_async, FALSE);
+  if (!g_task_is_valid (result, self) ||
+      g_task_get_source_tag (G_TASK (result)) != threadref_ref_wait_async)
+    {
+      g_critical ("threadref_ref_wait_finish: the result was not given by "
+                  "threadref_ref_wait_async() on this ref; finish a wait with "
+                  "the ref it was started on");
+      return FALSE;
+    }
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

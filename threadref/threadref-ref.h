@@ -40,37 +40,39 @@ G_DECLARE_FINAL_TYPE (ThreadRefRef, threadref_ref, THREADREF, REF, GObject)
  * Since: 1.0
  */
 typedef void (*ThreadRefRefFunc) (ThreadRefRef *ref,
-                               gpointer   user_data);
+                                  gpointer      user_data);
 
 THREADREF_AVAILABLE_IN_1_0
-ThreadRefRef *threadref_ref_new        (ThreadRefRefFunc  callback,
-                                  gpointer       user_data,
-                                  GDestroyNotify destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
+ThreadRefRef *threadref_ref_new                 (ThreadRefRefFunc callback,
+                                                 gpointer         user_data,
+                                                 GDestroyNotify   destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-ThreadRefRef *threadref_ref_watch      (ThreadRefRef     *self,
-                                  ThreadRefRefFunc  callback,
-                                  gpointer       user_data,
-                                  GDestroyNotify destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
+ThreadRefRef *threadref_ref_watch               (ThreadRefRef     *self,
+                                                 ThreadRefRefFunc  callback,
+                                                 gpointer          user_data,
+                                                 GDestroyNotify    destroy_notify) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
-gboolean   threadref_ref_is_alive   (ThreadRefRef     *self);
+gboolean      threadref_ref_is_alive            (ThreadRefRef *self);
 THREADREF_AVAILABLE_IN_1_0
-GThread   *threadref_ref_dup_thread (ThreadRefRef     *self);
+GThread      *threadref_ref_dup_thread          (ThreadRefRef *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean   threadref_ref_wait       (ThreadRefRef     *self,
-                                  gint64         timeout_usec);
+gboolean      threadref_ref_wait                (ThreadRefRef *self,
+                                                 gint64        timeout_usec);
 THREADREF_AVAILABLE_IN_1_0
-void       threadref_ref_wait_async (ThreadRefRef           *self,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data);
+void          threadref_ref_wait_async          (ThreadRefRef        *self,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
 THREADREF_AVAILABLE_IN_1_0
-gboolean   threadref_ref_wait_finish (ThreadRefRef    *self,
-                                   GAsyncResult *result,
-                                   GError      **error);
+gboolean      threadref_ref_wait_finish         (ThreadRefRef  *self,
+                                                 GAsyncResult  *result,
+                                                 GError       **error);
 THREADREF_AVAILABLE_IN_1_0
-guint      threadref_ref_hash       (gconstpointer  ref);
+guint         threadref_ref_count_registrations (ThreadRefRef *self);
 THREADREF_AVAILABLE_IN_1_0
-gboolean   threadref_ref_equal      (gconstpointer  a,
-                                  gconstpointer  b);
+guint         threadref_ref_hash                (gconstpointer ref);
+THREADREF_AVAILABLE_IN_1_0
+gboolean      threadref_ref_equal               (gconstpointer a,
+                                                 gconstpointer b);
 
 G_END_DECLS

@@ -175,8 +175,9 @@ gboolean           threadref_sentinel_unobserve_end (ThreadRefSentinel    *self,
                                                      ThreadRefEndObserver *observer);
 
 gboolean           threadref_sentinel_is_alive      (ThreadRefSentinel *self);
-/* Whether self has nodes waiting to run. */
+/* Whether self has nodes waiting to run; how many. */
 gboolean           threadref_sentinel_has_nodes     (ThreadRefSentinel *self);
+guint              threadref_sentinel_count_nodes   (ThreadRefSentinel *self);
 gboolean           threadref_sentinel_is_ended      (ThreadRefSentinel *self);
 /* Whether self is a lifetime of the calling thread. */
 gboolean           threadref_sentinel_is_own        (ThreadRefSentinel *self);

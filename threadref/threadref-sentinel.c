@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "threadref-debug-private.h"
 #include "threadref-registry-private.h"
 #include "threadref-sentinel-private.h"
 
@@ -82,6 +84,9 @@ struct _ThreadRefSentinel
   ThreadRefNode         *claimed;        /* atomic: a weak object node being referenced */
   GQueue                 observers;      /* under lock: ThreadRefEndObservers */
 
+  gboolean               debug;          /* G_MESSAGES_DEBUG covers us: count what runs */
+  guint                  n_ran[3];       /* when debug: refs, finalizers, plain ones run */
+
   GThread               *thread;         /* under lock; a reference while ALIVE or ENDING */
   guint64                owner;          /* its thread's serial (thread_serial()) */
   pid_t                  tid;            /* its thread's kernel id, for warn_dropped() */
@@ -151,6 +156,8 @@ threadref_sentinel_new (gboolean with_thread)
       self->tid = tid;
       self->n_while_ending = 0;
       self->refusing = FALSE;
+      self->debug = threadref_debug_enabled ();
+      memset (self->n_ran, 0, sizeof self->n_ran);
       g_atomic_int_set (&self->state, SENTINEL_ALIVE);
       g_mutex_unlock (&self->lock);
     }
@@ -160,8 +167,20 @@ threadref_sentinel_new (gboolean with_thread)
       self->thread = thread;
       self->owner = thread_serial ();
       self->tid = tid;
+      self->debug = threadref_debug_enabled ();
       self->state = SENTINEL_ALIVE;
       threadref_registry_add (&self->registry_link);
+    }
+
+  /* Checked once per lifetime, never per registration: nothing costs more
+   * with debugging off. */
+  if (G_UNLIKELY (self->debug))
+    {
+      char name[32];
+
+      g_debug ("thread “%s” (%d): lifetime %" G_GUINT64_FORMAT " starts%s",
+               threadref_thread_name (name, sizeof name), (int) tid,
+               self->registry_link.serial, with_thread ? "" : ", inside the thread's teardown");
     }
 
   return self;
@@ -253,10 +272,10 @@ node_claim_locked (ThreadRefSentinel *self,
 static void
 warn_refusing (ThreadRefSentinel *self)
 {
-  char name[32] = "";
+  char name[32] = "(unnamed)";
 
   if (self->owner == thread_serial ())
-    pthread_getname_np (pthread_self (), name, sizeof name);
+    threadref_thread_name (name, sizeof name);
   g_warning ("threadref: the callbacks of thread \"%s\" (%d) kept registering "
              "while it ended; after %d registrations it takes no more: their "
              "functions will not run",
@@ -520,6 +539,17 @@ threadref_node_run (ThreadRefNode *node)
   node->func (node->data);
 }
 
+/* The end loop's version, which counts what runs when debugging. */
+static inline void
+node_run_counted (ThreadRefSentinel *self,
+                  ThreadRefNode     *node)
+{
+  if (G_UNLIKELY (self->debug))
+    self->n_ran[(node->kind & THREADREF_NODE_PLAIN) ? 2 :
+                (node->kind & THREADREF_NODE_WEAK_OBJECT) ? 0 : 1]++;
+  threadref_node_run (node);
+}
+
 void
 threadref_sentinel_begin_end (ThreadRefSentinel *self)
 {
@@ -546,7 +576,7 @@ threadref_sentinel_drain (ThreadRefSentinel *self)
       node_claim_locked (self, node);
       g_mutex_unlock (&self->lock);
 
-      threadref_node_run (node);
+      node_run_counted (self, node);
     }
 }
 
@@ -581,6 +611,16 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
   g_mutex_unlock (&self->lock);
 
   g_clear_pointer (&thread, g_thread_unref);
+
+  if (G_UNLIKELY (self->debug))
+    {
+      char name[32];
+
+      g_debug ("thread “%s” (%d): lifetime %" G_GUINT64_FORMAT " ended: ran %u refs, "
+               "%u finalizers and %u plain registrations",
+               threadref_thread_name (name, sizeof name), (int) self->tid,
+               self->registry_link.serial, self->n_ran[0], self->n_ran[1], self->n_ran[2]);
+    }
 
   /* Observers hold the lifetime (through a ref), so it is still here. */
   while (!g_queue_is_empty (&observers))
@@ -747,6 +787,19 @@ threadref_sentinel_has_nodes (ThreadRefSentinel *self)
   g_mutex_unlock (&self->lock);
 
   return has_nodes;
+}
+
+guint
+threadref_sentinel_count_nodes (ThreadRefSentinel *self)
+{
+  guint n = 0;
+
+  g_mutex_lock (&self->lock);
+  for (ThreadRefNode *node = self->newest; node != NULL; node = node->older)
+    n++;
+  g_mutex_unlock (&self->lock);
+
+  return n;
 }
 
 gboolean

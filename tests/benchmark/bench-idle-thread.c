@@ -92,10 +92,10 @@ bench_idle_probe_main (guint    threads,
 }
 
 static gboolean
-ask_child (GOutputStream    *to,
-           GDataInputStream *from,
-           IdleBlock        *block,
-           GError          **error)
+ask_child (GOutputStream     *to,
+           GDataInputStream  *from,
+           IdleBlock         *block,
+           GError           **error)
 {
   g_autofree char *line = NULL;
   char *end;
@@ -155,10 +155,10 @@ typedef struct {
 } Probe;
 
 static gboolean
-probe_start (Probe    *probe,
-             guint     threads,
-             gboolean  use,
-             GError  **error)
+probe_start (Probe     *probe,
+             guint      threads,
+             gboolean   use,
+             GError   **error)
 {
   g_autofree char *arg = g_strdup_printf ("%u:%d", threads, use);
 

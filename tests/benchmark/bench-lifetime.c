@@ -8,9 +8,18 @@
  * runs its list the same way and keeps its per-thread struct; the library
  * also ends the lifetime, and the next registration makes a new one
  * (untimed).
+ *
+ * Then what the debug messages (G_MESSAGES_DEBUG=ThreadRef) cost when they
+ * are off: their check runs once per lifetime, never per registration, so
+ * it is measured against the shortest lifetime there is, one registration
+ * and threadref_end_lifetime(). The check is the library's own
+ * threadref_debug_enabled(), compiled from threadref-debug.c into this
+ * program.
  */
 
 #include "bench-sections.h"
+#include "bench-targets.h"
+#include "threadref-debug-private.h"
 #include "bench-variant.h"
 
 typedef struct {
@@ -22,7 +31,43 @@ typedef struct {
   const BenchConfig *config;
   LifetimeCase      *cases;
   guint              n_cases;
+  GArray            *short_lifetime;  /* ns per lifetime of one registration */
+  GArray            *debug_check;     /* ns per threadref_debug_enabled() */
 } LifetimeJob;
+
+/* ns per lifetime of one plain registration, ended at once. */
+static double
+time_short_lifetimes (const BenchConfig *config)
+{
+  guint64 fired = 0;
+  gint64 start = bench_now_ns ();
+
+  for (guint i = 0; i < config->lifetime_n; i++)
+    {
+      bench_plain.add_fire (&fired);
+      bench_plain.end_now ();
+    }
+
+  return (double) (bench_now_ns () - start) / config->lifetime_n;
+}
+
+static double
+time_debug_checks (const BenchConfig *config)
+{
+  guint enabled = 0;
+  gint64 start = bench_now_ns ();
+
+  for (guint i = 0; i < config->lifetime_n; i++)
+    {
+      enabled += threadref_debug_enabled ();
+      /* Keeps the compiler from hoisting the call out of the loop. */
+      __asm__ __volatile__ ("" : "+r" (enabled));
+    }
+
+  if (enabled != 0)
+    g_warning ("the debug check says on: run the benchmark without G_MESSAGES_DEBUG");
+  return (double) (bench_now_ns () - start) / config->lifetime_n;
+}
 
 static double
 run_batches (const BenchConfig *config,
@@ -69,6 +114,14 @@ lifetime_job_run (gpointer data)
 
           g_array_append_val (c->samples, ns);
         }
+
+      {
+        double lifetime_ns = time_short_lifetimes (job->config);
+        double check_ns = time_debug_checks (job->config);
+
+        g_array_append_val (job->short_lifetime, lifetime_ns);
+        g_array_append_val (job->debug_check, check_ns);
+      }
     }
 
   return NULL;
@@ -85,7 +138,10 @@ bench_section_lifetime (BenchReport       *report,
     { &bench_ref },
     { &bench_list },
   };
-  LifetimeJob job = { config, cases, G_N_ELEMENTS (cases) };
+  LifetimeJob job = { config, cases, G_N_ELEMENTS (cases),
+                      g_array_new (FALSE, FALSE, sizeof (double)),
+                      g_array_new (FALSE, FALSE, sizeof (double)) };
+  BenchRow *row;
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     cases[i].samples = g_array_new (FALSE, FALSE, sizeof (double));
@@ -101,4 +157,17 @@ bench_section_lifetime (BenchReport       *report,
                         bench_stats ((double *) c->samples->data, c->samples->len));
       g_array_unref (c->samples);
     }
+
+  bench_report_add (report, "ending a lifetime", "per lifetime of one registration",
+                    "short-lifetime", "1 registration + end",
+                    config->lifetime_n, "ns",
+                    bench_stats ((double *) job.short_lifetime->data, job.short_lifetime->len));
+  row = bench_report_add (report, "ending a lifetime", "per lifetime of one registration",
+                          "debug-check", "its debug check, debug off",
+                          config->lifetime_n, "ns",
+                          bench_stats ((double *) job.debug_check->data, job.debug_check->len));
+  bench_row_set_ratio_to (row, "short-lifetime", NULL);
+  bench_row_set_target (row, BENCH_TARGET_AT_MOST, BENCH_TARGET_DEBUG_OFF_SHARE, TRUE, "≤ 0.02");
+  g_array_unref (job.short_lifetime);
+  g_array_unref (job.debug_check);
 }

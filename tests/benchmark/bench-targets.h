@@ -17,4 +17,5 @@
 #define BENCH_TARGET_PARALLEL_SCALING      1.6   /* plain path, 2 threads / 1 thread throughput */
 #define BENCH_TARGET_PLAIN_BYTES           64.0  /* bytes per live plain registration */
 #define BENCH_TARGET_FINALIZE_BYTES        160.0 /* bytes per live ThreadRefFinalize */
+#define BENCH_TARGET_DEBUG_OFF_SHARE       0.02  /* debug check / shortest lifetime, messages off */
 #define BENCH_TARGET_FIRST_NS              2000.0 /* first registration in a thread */

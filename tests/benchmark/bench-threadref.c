@@ -101,14 +101,14 @@ const BenchVariant bench_finalize = {
 
 static void
 ref_counted (ThreadRefRef *ref,
-             gpointer   counter)
+             gpointer      counter)
 {
   bench_count (counter);
 }
 
 static void
 ref_counted_then_dropped (ThreadRefRef *ref,
-                          gpointer   counter)
+                          gpointer      counter)
 {
   bench_count (counter);
   g_object_unref (ref);

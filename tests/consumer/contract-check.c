@@ -19,7 +19,7 @@ note (gpointer label)
 
 static void
 ref_fired (ThreadRefRef *ref,
-           gpointer   label)
+           gpointer      label)
 {
   if (threadref_ref_is_alive (ref))
     g_string_append (order, "!alive-in-callback!");

@@ -48,12 +48,12 @@ run_log (Run       *run,
   g_mutex_unlock (&run->log_lock);
 }
 
-static void real_create (Run        *run,
-                         const Spec *spec,
-                         ThreadRefRef  *watched);
+static void real_create (Run          *run,
+                         const Spec   *spec,
+                         ThreadRefRef *watched);
 
 static void
-real_children (RReg      *reg,
+real_children (RReg         *reg,
                ThreadRefRef *ref)
 {
   for (guint i = 0; i < reg->spec->n_children; i++)
@@ -71,7 +71,7 @@ reg_destroy (gpointer data)
 
 static void
 reg_ref_callback (ThreadRefRef *ref,
-                  gpointer   data)
+                  gpointer      data)
 {
   RReg *reg = data;
   GThread *thread = threadref_ref_dup_thread (ref);
@@ -133,7 +133,7 @@ reg_plain_func (gpointer data)
 }
 
 static void
-real_keep_ref (RReg      *reg,
+real_keep_ref (RReg         *reg,
                ThreadRefRef *ref)
 {
   if (reg->spec->kept)
@@ -146,7 +146,7 @@ real_keep_ref (RReg      *reg,
 }
 
 static void
-real_keep_fin (RReg           *reg,
+real_keep_fin (RReg              *reg,
                ThreadRefFinalize *fin)
 {
   if (!reg->spec->atexit)
@@ -178,9 +178,9 @@ real_drop (RReg *reg)
 /* Makes what spec says on the calling thread; watched is the ref watches go
  * through. */
 static void
-real_create (Run        *run,
-             const Spec *spec,
-             ThreadRefRef  *watched)
+real_create (Run          *run,
+             const Spec   *spec,
+             ThreadRefRef *watched)
 {
   RReg *reg = run_reg (run, spec->id);
   RReg *target = run_reg (run, spec->target);
@@ -672,9 +672,9 @@ run_check_events (Run *run)
 }
 
 static void
-describe_lifetime (GString   *s,
-                   Model     *m,
-                   gint       index)
+describe_lifetime (GString *s,
+                   Model   *m,
+                   gint     index)
 {
   static const char * const states[] = { "alive", "ending", "ended" };
   MLifetime *lifetime = model_lifetime (m, index);
@@ -1050,9 +1050,9 @@ run_sequence (Run          *run,
 /* One sequence from its seed; on failure, the failed run for the caller to
  * report and free, else NULL. */
 Run *
-run_one (guint32  seed,
-         guint    n_steps,
-         Specs  **specs_out)
+run_one (guint32   seed,
+         guint     n_steps,
+         Specs   **specs_out)
 {
   Specs *specs = specs_new ();
   GRand *rng = g_rand_new_with_seed (seed);

@@ -19,7 +19,7 @@ plugin_callback (gpointer data)
 
 static void
 plugin_ref_callback (ThreadRefRef *ref,
-                     gpointer   data)
+                     gpointer      data)
 {
   g_atomic_int_inc ((gint *) data);
 }

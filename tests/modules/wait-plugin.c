@@ -22,7 +22,7 @@ G_MODULE_EXPORT void plugin_wait (ThreadRefRef *worker,
 
 G_MODULE_EXPORT void
 plugin_wait (ThreadRefRef *worker,
-             gint      *done)
+             gint         *done)
 {
   threadref_ref_wait_async (worker, NULL, plugin_wait_done, done);
 }
