@@ -42,7 +42,7 @@ if [ -n "$python" ] && [ -f "$GI_TYPELIB_PATH/ThreadRef-1.0.typelib" ]; then
     LD_PRELOAD=${SANITIZER_PRELOAD:-} \
     "$python" "$src/tests/packaging/installed-consumer.py" "$tmp/root"
 else
-  echo "python consumer: skipped (no PyGObject or no typelib)"
+  echo "python consumer: skipped (no PyGObject, no typelib, or the override is not installed: -Dpygobject=disabled)"
 fi
 
 # Vala, with valac --pkg threadref-1.0 and the installed vapi.
