@@ -8,6 +8,7 @@
  */
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,28 +301,93 @@ pass_maker_worker (gpointer data)
   block_forever ();
 }
 
-/* busy-at-exit: another thread keeps registering finalizers while the
- * process exits; the pass must still end. */
+/* busy-at-exit: two threads keep registering, as fast as they can,
+ * finalizers and plain registrations while the process exits; the pass must
+ * still end (it runs a snapshot), and must have run all that existed when
+ * exit() began. A hang is reported by an alarm. */
+static gint64 busy_created;     /* atomic */
+static gint64 busy_ran;         /* atomic */
+static gint64 busy_created_at_exit;
+
 static void
 count_run (gpointer data)
 {
+  g_atomic_pointer_add (&busy_ran, 1);
 }
 
 static G_NORETURN gpointer
 busy_worker (gpointer data)
 {
+  gboolean plain = GPOINTER_TO_INT (data);
+
   worker_thread = pthread_self ();
   for (guint i = 0;; i++)
     {
-      g_object_unref (threadref_finalize_new (count_run, NULL, NULL));
-      threadref_at_thread_exit (count_run, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
+      if (plain)
+        threadref_at_thread_exit (count_run, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
+      else
+        g_object_unref (threadref_finalize_new (count_run, NULL, NULL));
+      g_atomic_pointer_add (&busy_created, 1);
       if (i == 1000)
-        set_step (1);
-      /* Some tens of thousands a second, so that a slow build's pass does
-       * not spend its time on a snapshot of millions. */
-      if (i % 64 == 0)
-        g_usleep (1000);
+        set_step (plain ? 2 : 1);
     }
+}
+
+static void
+busy_last_handler (void)
+{
+  printf ("%s\n", g_atomic_pointer_get (&busy_ran) >= busy_created_at_exit
+          ? "ran-all-that-existed" : "missed-some");
+}
+
+/* pass-reregisters: a finalizer that the pass runs for a thread that still
+ * runs makes a new one for that thread, forever; past its bound the pass
+ * takes no more of them, says so, and ends. */
+static ThreadRefRef *forever_ref;
+static gint forever_runs;
+
+static void
+register_again (gpointer data)
+{
+  ThreadRefFinalize *fin;
+
+  forever_runs++;
+  fin = threadref_ref_watch_finalize (forever_ref, register_again, NULL, NULL);
+  if (fin != NULL)
+    g_object_unref (fin);
+}
+
+static void
+forever_setup (void)
+{
+  forever_ref = threadref_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (register_again, NULL, NULL));
+  set_step (1);
+}
+
+static G_NORETURN gpointer
+forever_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  forever_setup ();
+  for (;;)
+    g_usleep (G_USEC_PER_SEC);
+}
+
+static void
+forever_last_handler (void)
+{
+  printf ("pass-ended-after-%s\n", forever_runs > 1000000 ? "bound" : "too-few");
+}
+
+static void
+exit_hung (int sig)
+{
+  static const char message[] = "exit-hung\n";
+
+  if (write (STDOUT_FILENO, message, sizeof message - 1) < 0)
+    _exit (4);
+  _exit (3);
 }
 
 /* library-atexit: a library whose own atexit() cleanup is installed after
@@ -391,8 +457,13 @@ main (int   argc,
   main_thread = pthread_self ();
   setvbuf (stdout, NULL, _IOLBF, 0);
 
+  /* Before threadref's first use: these run after its exit pass. */
   if (strcmp (scenario, "late-atexit") == 0)
     atexit (late_handler);
+  else if (strcmp (scenario, "busy-at-exit") == 0)
+    atexit (busy_last_handler);
+  else if (strcmp (scenario, "pass-reregisters") == 0)
+    atexit (forever_last_handler);
   nested_exit_status = strcmp (scenario, "exit-in-pass-callback") == 0 ? 4 : 3;
 
   if (strcmp (scenario, "main-return") == 0)
@@ -479,8 +550,21 @@ main (int   argc,
     }
   else if (strcmp (scenario, "busy-at-exit") == 0)
     {
-      g_thread_unref (g_thread_new ("W", busy_worker, NULL));
+      signal (SIGALRM, exit_hung);
+      g_thread_unref (g_thread_new ("W", busy_worker, GINT_TO_POINTER (FALSE)));
       wait_for_step (1);
+      g_thread_unref (g_thread_new ("W2", busy_worker, GINT_TO_POINTER (TRUE)));
+      wait_for_step (2);
+      busy_created_at_exit = g_atomic_pointer_get (&busy_created);
+      alarm (60);
+      return 0;
+    }
+  else if (strcmp (scenario, "pass-reregisters") == 0)
+    {
+      signal (SIGALRM, exit_hung);
+      g_thread_unref (g_thread_new ("W", forever_worker, NULL));
+      wait_for_step (1);
+      alarm (120);
       return 0;
     }
   else if (strcmp (scenario, "library-atexit") == 0)

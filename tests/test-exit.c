@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include <glib.h>
+#include "test-util.h"
 
 static void run_helper_full (const char *scenario,
                              const char *expected_stdout,
@@ -194,9 +194,27 @@ test_exit_pass_creates_elsewhere (void)
 static void
 test_exit_busy (void)
 {
-  g_test_summary ("The exit pass ends while another thread keeps registering: "
-                  "it runs what existed when it began (a snapshot)");
-  run_helper ("busy-at-exit", "", 0);
+  g_test_summary ("The exit pass ends while two other threads keep registering "
+                  "finalizers and plain registrations as fast as they can, and "
+                  "has run all that existed when exit() began (a snapshot, "
+                  "taken once however often exit() calls the handler)");
+  run_helper ("busy-at-exit", "ran-all-that-existed\n", 0);
+}
+
+static void
+test_exit_pass_reregisters (void)
+{
+  g_test_summary ("A finalizer that the exit pass runs and that makes a new one "
+                  "for the same running thread, forever: past the bound the pass "
+                  "takes no more, warns, and exit() completes");
+  if (test_tool () == TEST_TOOL_VALGRIND)
+    {
+      g_test_skip ("a million callbacks take too long under valgrind");
+      return;
+    }
+  run_helper_full ("pass-reregisters", "pass-ended-after-bound\n", 0,
+                   "*callbacks run at process exit kept registering with other "
+                   "threads; after 1000000 registrations the exit pass runs no more*");
 }
 
 static void
@@ -243,6 +261,7 @@ main (int   argc,
   g_test_add_func ("/threadref/exit/while-ending", test_exit_while_ending);
   g_test_add_func ("/threadref/exit/pass-creates-elsewhere", test_exit_pass_creates_elsewhere);
   g_test_add_func ("/threadref/exit/busy", test_exit_busy);
+  g_test_add_func ("/threadref/exit/pass-reregisters", test_exit_pass_reregisters);
   g_test_add_func ("/threadref/exit/before-library-atexit", test_exit_before_library_atexit);
   g_test_add_func ("/threadref/exit/dropped-lifetime", test_exit_dropped_lifetime);
 

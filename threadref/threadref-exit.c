@@ -41,6 +41,7 @@ static __thread guint64 pass_stamp_limit;  /* the snapshot of the outermost pass
 static __thread ThreadRefNode *pass_pending; /* claimed, not yet run; newest first */
 static __thread guint pass_attaches;       /* EXIT_PASS nodes attached so far */
 static __thread gboolean handler_ran;      /* exit() has started here */
+static __thread guint64 exit_stamp_limit;  /* its snapshot, for every call of the handler */
 static gboolean handler_armed;             /* registered and not yet called */
 static gint dropped_warned;
 
@@ -69,17 +70,19 @@ take_more (guint64 stamp_limit)
   pass_pending = claimed;
 }
 
+/* stamp_limit: what may run, by creation; a nested pass keeps the outer
+ * one's. */
 static void
-run_pass (gboolean rearm)
+run_pass (gboolean rearm,
+          guint64  stamp_limit)
 {
   guint seen_attaches;
-
   gboolean debug = threadref_debug_enabled ();
   guint n_ran = 0;
   char name[32];
 
   if (pass_depth++ == 0)
-    pass_stamp_limit = threadref_sentinel_stamp_now ();
+    pass_stamp_limit = stamp_limit;
   if (G_UNLIKELY (debug))
     g_debug ("process exit on thread “%s”: the pass starts",
              threadref_thread_name (name, sizeof name));
@@ -127,15 +130,22 @@ run_pass (gboolean rearm)
 static void
 exit_handler (void)
 {
+  /* The snapshot is taken once, when exit() first calls the handler. The
+   * handler is put back before each callback, for a callback that calls
+   * exit() again; once the pass is over, glibc calls it once more, and a
+   * fresh snapshot then would take in whatever other threads registered
+   * meanwhile, and again after that, for as long as they register. */
+  if (!handler_ran)
+    exit_stamp_limit = threadref_sentinel_stamp_now ();
   handler_armed = FALSE;
   handler_ran = TRUE;
-  run_pass (TRUE);
+  run_pass (TRUE, exit_stamp_limit);
 }
 
 void
 threadref_exit_run_pass (void)
 {
-  run_pass (FALSE);
+  run_pass (FALSE, threadref_sentinel_stamp_now ());
 }
 
 void
