@@ -349,6 +349,8 @@ class ref(weakref.ref):
                 raise AttributeError
         except AttributeError:
             lifetime = _current_lifetime()
+        if lifetime is None and callback is not None:
+            _refused('a ThreadRef.ref callback')
         anchor = lifetime.anchor if lifetime is not None else None
         if anchor is None:
             # Made while the thread ends (or refused): dead from the start,
@@ -635,13 +637,11 @@ async def _asyncio_wait(cref, cancellable):
         if not aloop.is_closed():
             aloop.call_soon_threadsafe(_settle, future, value)
 
-    def start():
+    def start(*unused):
         ThreadRef.Ref.wait_async(cref, cancellable, finish)
         return GLib.SOURCE_REMOVE
 
-    source = GLib.idle_source_new()
-    source.set_callback(start)
-    source.attach(_wait_thread_context())
+    _wait_thread_context().invoke_full(GLib.PRIORITY_DEFAULT, start)
     try:
         return await future
     except BaseException:
