@@ -126,6 +126,13 @@ def _thread_run_over(thread, delete):
     try:
         ThreadRef.end_lifetime()
     finally:
+        if len(_finished) > 64:
+            # Forget threads whose teardown is over (their join lock is
+            # released): only threads in the middle of it count.
+            for ident, other in list(_finished.items()):
+                lock = other._tstate_lock
+                if lock is None or not lock.locked():
+                    _finished.pop(ident, None)
         _finished[thread.ident] = thread
         delete()
 
@@ -212,7 +219,7 @@ def _register(entry, what):
         # Dispatched already (the exit pass took it, or its lifetime ended
         # on the spot): what was added late runs now.
         _run_entries(batch, _get_ident())
-    else:
+    elif _get_ident() in _finished:
         _end_if_finished()
     return batch
 
@@ -404,11 +411,16 @@ class finalize(weakref.finalize):
             self._lifetime = batch.lifetime
 
     def _threadref_fire(self, own, at_exit):
-        if at_exit and not self._atexit:
+        if at_exit and not self._atexit or not own and not at_exit:
             return   # as weakref.finalize: never at exit
-        if not own and not at_exit:
+        try:
+            func, args, kwargs = self._info.pop()
+        except IndexError:
             return
-        self()
+        if kwargs is None:
+            func(*args)
+        else:
+            func(*args, **kwargs)
 
     def __call__(self, _=None):
         try:
