@@ -17,5 +17,6 @@
 #include "threadref-finalize.h"
 #include "threadref-lifetime.h"
 #include "threadref-ref.h"
+#include "threadref-watch.h"
 
 #undef THREADREF_INSIDE
