@@ -30,10 +30,10 @@
 #define N_JOBS    40
 
 typedef struct {
-  char     *owner;      /* the worker's name */
-  pthread_t thread;     /* the worker, to check who releases the buffer */
-  GString  *lines;
-  guint    n_lines;
+  char      *owner;     /* the worker's name */
+  pthread_t  thread;    /* the worker, to check who releases the buffer */
+  GString   *lines;
+  guint      n_lines;
 } WorkerLog;
 
 /* Shared bookkeeping, for the report and the final check. */

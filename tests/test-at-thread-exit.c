@@ -8,10 +8,10 @@
 #include "test-util.h"
 
 typedef struct {
-  Counter       counter;
-  pthread_t     worker;
+  Counter                counter;
+  pthread_t              worker;
   ThreadRefAtThreadExit *handle;
-  gboolean      cancel_inside;
+  gboolean               cancel_inside;
 } PlainData;
 
 static gpointer
@@ -56,7 +56,7 @@ test_at_exit_cancel_on_thread (void)
 }
 
 typedef struct {
-  Counter       counter;
+  Counter                counter;
   ThreadRefAtThreadExit *handle;
 } RemoteData;
 

@@ -97,9 +97,9 @@ test_bad_input_at_exit (void)
 /* Integer parameters at their limits. */
 typedef struct {
   ThreadRefRef *ref;
-  GMutex     mutex;
-  GCond      cond;
-  gint       stage;
+  GMutex        mutex;
+  GCond         cond;
+  gint          stage;
 } Held;
 
 static gpointer

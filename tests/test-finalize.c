@@ -8,9 +8,9 @@
 #include "test-util.h"
 
 typedef struct {
-  Counter         counter;
+  Counter            counter;
   ThreadRefFinalize *fin;       /* weak: the finalizer keeps itself alive */
-  pthread_t       worker;
+  pthread_t          worker;
 } DropFixture;
 
 static gpointer
@@ -47,7 +47,7 @@ test_finalize_keeps_itself_alive (void)
 }
 
 typedef struct {
-  Counter         counter;
+  Counter            counter;
   ThreadRefFinalize *fin;
 } HeldFixture;
 
@@ -177,8 +177,8 @@ test_finalize_atexit_property (void)
 
 typedef struct {
   ThreadRefFinalize *fin;
-  gboolean        alive_inside;
-  gint            alive_notifies;
+  gboolean           alive_inside;
+  gint               alive_notifies;
 } InsideData;
 
 static void

@@ -37,9 +37,9 @@ report_ref (ThreadRefRef *ref,
 typedef struct {
   ThreadRefRef      *ref;
   ThreadRefFinalize *fin;
-  GMutex          mutex;
-  GCond           cond;
-  gint            stage;
+  GMutex             mutex;
+  GCond              cond;
+  gint               stage;
 } Worker;
 
 static gpointer
@@ -176,9 +176,9 @@ test_fork_other_threads_dead (void)
 
 /* Threads hammering the library while the test forks. */
 typedef struct {
-  gint       stop;
+  gint          stop;
   ThreadRefRef *shared;   /* a ref to the hammering thread, dropped by children */
-  gint       ready;
+  gint          ready;
 } Hammer;
 
 static void
@@ -265,8 +265,8 @@ test_fork_while_busy (void)
  * with callbacks from more modules than the per-thread module cache holds
  * (module pinning), blocking waits that time out (the waits' lock). */
 typedef struct {
-  gint       stop;
-  gint       ready;
+  gint          stop;
+  gint          ready;
   ThreadRefRef *main_ref;   /* the waiting thread waits for the main thread */
 } EveryLock;
 

@@ -11,14 +11,14 @@
 /* --- threadref_end_lifetime() --------------------------------------------- */
 
 typedef struct {
-  OrderLog   log;
-  OrderEntry entries[3];
+  OrderLog      log;
+  OrderEntry    entries[3];
   ThreadRefRef *old_ref;
   ThreadRefRef *new_ref;
-  gboolean   old_alive_after;
-  gboolean   new_alive_after;
-  gboolean   equal;
-  char      *log_after_end;
+  gboolean      old_alive_after;
+  gboolean      new_alive_after;
+  gboolean      equal;
+  char         *log_after_end;
 } EndData;
 
 static gpointer
@@ -71,12 +71,12 @@ test_lifetime_end (void)
  * is released at the end of the job, on the worker, though the worker lives
  * on. */
 typedef struct {
-  GMutex     mutex;
+  GMutex      mutex;
   GHashTable *workers;        /* pthread_t values seen, as strings */
-  gint       cleanups;
-  gint       cleanups_on_worker;
-  gint       jobs;
-  gint       refs_dead_after_job;
+  gint        cleanups;
+  gint        cleanups_on_worker;
+  gint        jobs;
+  gint        refs_dead_after_job;
 } PoolData;
 
 typedef struct {
@@ -197,11 +197,11 @@ test_lifetime_end_in_callback (void)
 
 typedef struct {
   ThreadRefRef *ref;
-  GMutex     mutex;
-  GCond      cond;
-  gint       stage;        /* 1: ref made; 2: may end */
-  gint       slow_done;
-  gboolean   end_lifetime_only;
+  GMutex        mutex;
+  GCond         cond;
+  gint          stage;     /* 1: ref made; 2: may end */
+  gint          slow_done;
+  gboolean      end_lifetime_only;
 } WaitData;
 
 static void
@@ -545,9 +545,9 @@ test_watch_other_thread (void)
  * or the function runs exactly once, on the watched thread. */
 typedef struct {
   ThreadRefRef *ref;
-  gint       ready;
-  Counter    counter;
-  pthread_t  worker;
+  gint          ready;
+  Counter       counter;
+  pthread_t     worker;
 } WatchRace;
 
 static gpointer

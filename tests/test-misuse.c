@@ -15,8 +15,8 @@
 
 typedef struct {
   ThreadRefRef *ref;      /* the only reference, owned by the test */
-  gint       calls;
-  gint       destroys;
+  gint          calls;
+  gint          destroys;
 } SelfDrop;
 
 static void
@@ -68,13 +68,13 @@ typedef struct {
   ThreadRefFinalize *victim_detached;   /* pending, detached by it */
   ThreadRefRef      *victim_ref;        /* pending ref, its last reference dropped by it */
   ThreadRefFinalize *self;              /* the finalizer that does all this */
-  gint            called_runs;
-  gint            detached_runs;
-  gint            ref_calls;
-  gint            destroys;
-  gboolean        self_call_result;
-  gboolean        call_result;
-  gboolean        detach_result;
+  gint               called_runs;
+  gint               detached_runs;
+  gint               ref_calls;
+  gint               destroys;
+  gboolean           self_call_result;
+  gboolean           call_result;
+  gboolean           detach_result;
 } Meddler;
 
 static void
@@ -206,13 +206,13 @@ test_misuse_make_refs_in_callback (void)
 /* --- a callback that needs a lock held by a thread that waits for it ---- */
 
 typedef struct {
-  GMutex     lock;
+  GMutex        lock;
   ThreadRefRef *ref;
-  gint       stage;
-  GMutex     stage_mutex;
-  GCond      stage_cond;
-  gint       entered;
-  gboolean   callback_ran;
+  gint          stage;
+  GMutex        stage_mutex;
+  GCond         stage_cond;
+  gint          entered;
+  gboolean      callback_ran;
 } Contended;
 
 static void
@@ -293,9 +293,9 @@ test_misuse_lock_held_by_waiter (void)
 
 typedef struct {
   ThreadRefRef *ref;
-  gint       slow_done;
-  gint       waiters_ok;
-  gint       ready;
+  gint          slow_done;
+  gint          waiters_ok;
+  gint          ready;
 } SlowEnd;
 
 static void

@@ -19,13 +19,13 @@ typedef enum {
 } LeaveHow;
 
 typedef struct {
-  LeaveHow   how;
-  gboolean   end_on_purpose;   /* threadref_end_lifetime() rather than return */
+  LeaveHow      how;
+  gboolean      end_on_purpose;   /* threadref_end_lifetime() rather than return */
   ThreadRefRef *ref;              /* to the worker, made first (oldest) */
-  Counter    older;            /* a finalizer older than the leaving one */
-  Counter    older_plain;
-  Counter    leaving;          /* the finalizer that leaves */
-  gint       after_leave;      /* code after the leaving call: never runs */
+  Counter       older;            /* a finalizer older than the leaving one */
+  Counter       older_plain;
+  Counter       leaving;          /* the finalizer that leaves */
+  gint          after_leave;      /* code after the leaving call: never runs */
 } LeaveData;
 
 static void
@@ -114,11 +114,11 @@ test_nonlocal_exit_in_thread_end (void)
 
 /* A ref's callback, or a plain function, that exits the thread. */
 typedef struct {
-  gboolean   plain_leaves;   /* else the ref's callback leaves */
+  gboolean      plain_leaves;   /* else the ref's callback leaves */
   ThreadRefRef *ref;            /* the worker hands its reference over */
-  Counter    ref_calls;
-  gint       plain_calls;
-  Counter    older;
+  Counter       ref_calls;
+  gint          plain_calls;
+  Counter       older;
 } RefLeaveData;
 
 static void
@@ -198,9 +198,9 @@ test_nonlocal_ref_and_plain (void)
 /* pthread_cancel() while a callback sleeps in a cancellation point. */
 typedef struct {
   ThreadRefRef *ref;
-  gint       in_slow;
-  Counter    older;
-  Counter    slow;
+  gint          in_slow;
+  Counter       older;
+  Counter       slow;
 } CancelData;
 
 static void

@@ -8,9 +8,9 @@
 #include "test-util.h"
 
 typedef struct {
-  Counter    counter;
+  Counter       counter;
   ThreadRefRef *ref;          /* made by the worker, kept by the test */
-  pthread_t  worker;
+  pthread_t     worker;
 } RefFixture;
 
 static void
@@ -71,7 +71,7 @@ test_ref_main_thread (void)
 }
 
 typedef struct {
-  Counter    counter;
+  Counter       counter;
   ThreadRefRef *ref;
 } DropData;
 
@@ -101,14 +101,14 @@ test_ref_dropped_never_fires (void)
 }
 
 typedef struct {
-  gint       calls;
-  gboolean   alive_inside;
-  GThread   *thread_inside;
-  gboolean   got_self;
+  gint          calls;
+  gboolean      alive_inside;
+  GThread      *thread_inside;
+  gboolean      got_self;
   ThreadRefRef *ref;
-  gint       notifies;
-  pthread_t  notify_thread;
-  pthread_t  worker;
+  gint          notifies;
+  pthread_t     notify_thread;
+  pthread_t     worker;
 } InsideData;
 
 static void
@@ -175,7 +175,7 @@ make_null_callback_ref (gpointer data)
 }
 
 typedef struct {
-  Counter    counter;
+  Counter       counter;
   ThreadRefRef *ref;
 } NullCallbackData;
 

@@ -137,22 +137,22 @@ typedef struct {
 } Slot;
 
 struct _Race {
-  WorkerEnd end;
-  guint     jitter;           /* the worker spins this long before it ends */
-  TestStartLine start;
-  gint      published;        /* the worker's objects are set */
-  gint      returned;         /* the worker left its own code */
-  gint      joined;           /* main joined the worker */
-  gint      dead_seen;        /* a racer saw the worker's lifetime dead */
-  gint      worker_entered;   /* callbacks that started on the worker */
-  gint      worker_left;      /* ... and returned */
-  gint      late;             /* callbacks that ran on the worker after the join */
-  GThread  *worker_gthread;   /* compared by address with dup_thread() */
-  Slot      fins[N_FINS];
-  Slot      kept[N_KEPT];
-  Slot      dropped[N_DROPPED];
-  Slot      plain[N_PLAIN];
-  Slot      fire_forget[N_FIRE_FORGET];
+  WorkerEnd      end;
+  guint          jitter;         /* the worker spins this long before it ends */
+  TestStartLine  start;
+  gint           published;      /* the worker's objects are set */
+  gint           returned;       /* the worker left its own code */
+  gint           joined;         /* main joined the worker */
+  gint           dead_seen;      /* a racer saw the worker's lifetime dead */
+  gint           worker_entered; /* callbacks that started on the worker */
+  gint           worker_left;    /* ... and returned */
+  gint           late;           /* callbacks that ran on the worker after the join */
+  GThread       *worker_gthread; /* compared by address with dup_thread() */
+  Slot           fins[N_FINS];
+  Slot           kept[N_KEPT];
+  Slot           dropped[N_DROPPED];
+  Slot           plain[N_PLAIN];
+  Slot           fire_forget[N_FIRE_FORGET];
 };
 
 typedef enum {
@@ -192,15 +192,15 @@ typedef struct {
 } RaceStats;
 
 typedef struct {
-  Race       *race;
-  gint        role;
-  GRand      *rng;
-  gboolean    holds_fin[N_FINS];
-  gboolean    holds_kept[N_KEPT];
-  gboolean    holds_dropped[N_DROPPED];
-  ThreadRefRef  *own;       /* a ref to the racer itself: never equal to the worker's */
-  GPtrArray  *watches;
-  RacerStats  stats;
+  Race         *race;
+  gint          role;
+  GRand        *rng;
+  gboolean      holds_fin[N_FINS];
+  gboolean      holds_kept[N_KEPT];
+  gboolean      holds_dropped[N_DROPPED];
+  ThreadRefRef *own;        /* a ref to the racer itself: never equal to the worker's */
+  GPtrArray    *watches;
+  RacerStats    stats;
 } Racer;
 
 static void

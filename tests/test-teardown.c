@@ -19,9 +19,9 @@ static pthread_key_t older_key;   /* created before threadref's */
 static pthread_key_t newer_key;   /* created after threadref's */
 
 typedef struct {
-  gint       rounds_left;   /* how many more rounds the destructor re-arms itself */
-  gint       registered;
-  gint       ran;
+  gint          rounds_left;   /* how many more rounds the destructor re-arms itself */
+  gint          registered;
+  gint          ran;
   ThreadRefRef *last;          /* a ref made with the last registration */
 } Chain;
 

@@ -10,11 +10,11 @@
 #include "test-util.h"
 
 typedef struct {
-  Counter    fin_counter;
-  Counter    ref_counter;
+  Counter       fin_counter;
+  Counter       ref_counter;
   ThreadRefRef *ref;
-  pthread_t  self;
-  gboolean   use_pthread_exit;
+  pthread_t     self;
+  gboolean      use_pthread_exit;
 } PthreadData;
 
 static void
@@ -336,8 +336,8 @@ count_threads (void)
 /* A hand-off slot: GMutex/GCond, which the tests' ThreadSanitizer shim
  * makes visible (GAsyncQueue locks inside GLib, where it cannot). */
 typedef struct {
-  GMutex     mutex;
-  GCond      cond;
+  GMutex        mutex;
+  GCond         cond;
   ThreadRefRef *ref;
 } RefSlot;
 

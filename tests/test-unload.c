@@ -33,7 +33,7 @@ module_path (const char *name)
 typedef struct {
   PluginRegister  plugin_register;
   gint            counter;
-  ThreadRefRef      *ref;
+  ThreadRefRef   *ref;
 } UnloadData;
 
 static void

@@ -58,6 +58,19 @@ attach_plain (ThreadRefNode              *node,
  *
  * It cannot be cancelled; `threadref_at_thread_exit_add()` can.
  *
+ * ```c
+ * static void
+ * free_scratch (gpointer scratch)
+ * {
+ *   g_free (scratch);   // on this thread, as its lifetime ends
+ * }
+ *
+ * // a buffer of this thread's own: freed when the thread ends, never by
+ * // another thread at process exit while this one may still use it
+ * char *scratch = g_malloc (4096);
+ * threadref_at_thread_exit (free_scratch, scratch, THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
+ * ```
+ *
  * A %NULL @func, or @flags with bits other than those of
  * #ThreadRefAtThreadExitFlags, give a critical warning and register
  * nothing.
@@ -90,6 +103,24 @@ threadref_at_thread_exit (GDestroyNotify             func,
  *
  * A %NULL @func, or unknown @flags, give a critical warning and %NULL.
  *
+ * ```c
+ * static void
+ * free_buffer (gpointer buffer)
+ * {
+ *   g_free (buffer);
+ * }
+ *
+ * // a buffer freed when its user is done, or when the thread ends, whichever
+ * // comes first
+ * char *buffer = g_malloc (4096);
+ * ThreadRefAtThreadExit *on_thread_end =
+ *   threadref_at_thread_exit_add (free_buffer, buffer, THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
+ *
+ * // done with it:
+ * if (threadref_at_thread_exit_cancel (on_thread_end))
+ *   g_free (buffer);   // cancelled: free_buffer will never run, so free it here
+ * ```
+ *
  * Returns: (transfer full): a handle
  *
  * Since: 1.0
@@ -120,6 +151,26 @@ threadref_at_thread_exit_add (GDestroyNotify             func,
  * If this returns %TRUE, the function has not run and never will. If it
  * returns %FALSE, the function has run or is running now (possibly on
  * another thread: the ending thread, or the exiting thread at process exit).
+ *
+ * Cancelling from another thread than the registering one is how an object
+ * shared between threads drops its per-thread cleanup:
+ *
+ * ```c
+ * static void
+ * close_on_thread_end (gpointer conn)
+ * {
+ *   connection_close (conn);
+ * }
+ *
+ * // on the thread that opens it:
+ * Connection *conn = connection_open ();
+ * ThreadRefAtThreadExit *handle =
+ *   threadref_at_thread_exit_add (close_on_thread_end, conn, THREADREF_AT_THREAD_EXIT_DEFAULT);
+ *
+ * // on any thread, later: whoever wins closes it, exactly once
+ * if (threadref_at_thread_exit_cancel (handle))
+ *   connection_close (conn);
+ * ```
  *
  * Returns: %TRUE if the registration was cancelled before it ran
  *

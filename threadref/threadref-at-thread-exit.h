@@ -27,6 +27,25 @@ G_BEGIN_DECLS
  * How a registration made with `threadref_at_thread_exit()` or
  * `threadref_at_thread_exit_add()` behaves at process exit.
  *
+ * ```c
+ * static void
+ * count_thread (gpointer counter)
+ * {
+ *   g_atomic_int_inc ((gint *) counter);   // process-wide: fine on any thread
+ * }
+ *
+ * static void
+ * free_scratch (gpointer scratch)
+ * {
+ *   g_free (scratch);   // the thread may still be using it: only on this thread
+ * }
+ *
+ * static gint threads_done;
+ *
+ * threadref_at_thread_exit (count_thread, &threads_done, THREADREF_AT_THREAD_EXIT_DEFAULT);
+ * threadref_at_thread_exit (free_scratch, g_malloc (4096), THREADREF_AT_THREAD_EXIT_THREAD_ONLY);
+ * ```
+ *
  * Since: 1.0
  */
 typedef enum {
@@ -39,7 +58,15 @@ typedef enum {
  *
  * A handle to a cancellable registration made with
  * `threadref_at_thread_exit_add()`. Give every handle back exactly once, with
- * `threadref_at_thread_exit_cancel()`.
+ * `threadref_at_thread_exit_cancel()`: it is freed then, not when the
+ * function runs.
+ *
+ * ```c
+ * typedef struct {
+ *   char                  *buffer;
+ *   ThreadRefAtThreadExit *on_thread_end;   // frees buffer if the thread ends first
+ * } Scratch;
+ * ```
  *
  * Since: 1.0
  */

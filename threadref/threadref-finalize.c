@@ -301,6 +301,24 @@ finalize_new (ThreadRefSentinel     *watched,
  * until it has run or been detached, so the returned reference may be
  * dropped at once.
  *
+ * ```c
+ * static void
+ * flush_stats (gpointer stats)
+ * {
+ *   write_out (((GString *) stats)->str);   // on this thread as it ends, or at exit
+ * }
+ *
+ * static void
+ * free_stats (gpointer stats)
+ * {
+ *   g_string_free (stats, TRUE);            // after flush_stats, or on detach
+ * }
+ *
+ * GString *stats = g_string_new ("jobs: 12\n");
+ * ThreadRefFinalize *fin = threadref_finalize_new (flush_stats, stats, free_stats);
+ * g_object_unref (fin);   // it keeps itself alive until it runs
+ * ```
+ *
  * Returns: (transfer full): a new finalizer
  *
  * Since: 1.0
@@ -333,7 +351,8 @@ threadref_finalize_new (ThreadRefFinalizeFunc func,
  *
  * ```c
  * // close a connection when the worker that uses it ends
- * ThreadRefFinalize *fin = threadref_ref_watch_finalize (worker_ref, connection_close, conn, NULL);
+ * ThreadRefFinalize *fin = threadref_ref_watch_finalize (worker_ref, (ThreadRefFinalizeFunc) connection_close,
+ *                                                        conn, NULL);
  * if (fin == NULL)
  *   connection_close (conn);   // the worker already ended
  * else

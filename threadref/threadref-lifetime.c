@@ -63,6 +63,27 @@ threadref_end_lifetime (void)
  * run after that — so that they can run their finalizers while they still
  * can. The `atexit()` handler later runs only what was registered since.
  *
+ * ```c
+ * #include <threadref.h>
+ *
+ * static void
+ * say_goodbye (gpointer data)
+ * {
+ *   g_print ("goodbye from the main thread\n");
+ * }
+ *
+ * int
+ * main (void)
+ * {
+ *   g_object_unref (threadref_finalize_new (say_goodbye, NULL, NULL));
+ *
+ *   // an embedded runtime is about to shut down: run threadref's exit work
+ *   // now, while the runtime can still run callbacks, not later from exit()
+ *   threadref_run_atexit ();
+ *   return 0;
+ * }
+ * ```
+ *
  * Since: 1.0
  */
 void

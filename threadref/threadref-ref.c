@@ -37,7 +37,10 @@
  *
  * // on the worker thread:
  * ThreadRefRef *ref = threadref_ref_new (worker_gone, g_strdup ("A"), g_free);
- * // hand ref to anyone; threadref_ref_is_alive (ref) works from any thread
+ *
+ * // hand it to anyone: threadref_ref_is_alive (ref) works from any thread;
+ * // worker_gone runs if someone still holds the ref when the worker ends
+ * g_object_set_data_full (G_OBJECT (self), "worker-ref", ref, g_object_unref);
  * ```
  *
  * Since: 1.0
@@ -186,8 +189,15 @@ threadref_ref_class_init (ThreadRefRefClass *klass)
    * %TRUE again.
    *
    * ```c
-   * // on_worker_gone runs on the ending worker, not on this thread
-   * g_signal_connect (ref, "notify::alive", G_CALLBACK (on_worker_gone), self);
+   * static void
+   * on_alive_changed (GObject *ref, GParamSpec *pspec, gpointer user_data)
+   * {
+   *   // emitted on the ending worker, not on the thread that connected:
+   *   // hand the news over to your own thread if it needs to act on it
+   *   g_assert_false (threadref_ref_is_alive (THREADREF_REF (ref)));
+   * }
+   *
+   * g_signal_connect (worker_ref, "notify::alive", G_CALLBACK (on_alive_changed), NULL);
    * ```
    *
    * Since: 1.0
@@ -258,6 +268,19 @@ ref_new (ThreadRefSentinel *watched,
  * argument, unless the ref was finalized before. Refs and finalizers of one
  * thread run newest first.
  *
+ * ```c
+ * static void
+ * forget_me (ThreadRefRef *ref, gpointer registry)
+ * {
+ *   // on this thread, as it ends: the registry no longer lists it
+ *   forget_thread (registry, ref);
+ * }
+ *
+ * ThreadRefRef *me = threadref_ref_new (forget_me, g_object_ref (self), g_object_unref);
+ * // whoever holds the ref when this thread ends gets forget_me run
+ * g_object_set_data_full (G_OBJECT (self), "thread", me, g_object_unref);
+ * ```
+ *
  * Returns: (transfer full): a new ref to the calling thread
  *
  * Since: 1.0
@@ -289,10 +312,19 @@ threadref_ref_new (ThreadRefRefFunc callback,
  * runs its callback before it is gone.
  *
  * ```c
+ * static void
+ * on_worker_gone (ThreadRefRef *watch, gpointer self)
+ * {
+ *   handle_worker_gone (self);   // on the ending worker
+ * }
+ *
  * // on a supervisor thread, given a ref a worker handed over:
- * ThreadRefRef *watch = threadref_ref_watch (worker_ref, on_worker_gone, self, NULL);
+ * ThreadRefRef *watch = threadref_ref_watch (worker_ref, on_worker_gone,
+ *                                            g_object_ref (self), g_object_unref);
  * if (watch == NULL)
  *   handle_worker_gone (self);   // it already ended
+ * else   // a ref is weak: keep it for as long as you want the callback
+ *   g_object_set_data_full (G_OBJECT (self), "worker-watch", watch, g_object_unref);
  * ```
  *
  * Returns: (transfer full) (nullable): a new ref to the same thread, or
@@ -399,11 +431,12 @@ threadref_ref_dup_thread (ThreadRefRef *self)
  * {
  * }
  *
- * // on a worker thread:
+ * // on any thread:
  * ThreadRefRef *ref = threadref_ref_new (NULL, NULL, NULL);
- * g_assert_cmpuint (threadref_ref_count_registrations (ref), ==, 1);  // the ref itself
+ * guint before = threadref_ref_count_registrations (ref);  // the ref itself, and more
+ *
  * threadref_at_thread_exit (closed, NULL, THREADREF_AT_THREAD_EXIT_DEFAULT);
- * g_assert_cmpuint (threadref_ref_count_registrations (ref), ==, 2);
+ * g_assert_cmpuint (threadref_ref_count_registrations (ref), ==, before + 1);
  * threadref_end_lifetime ();
  * g_assert_cmpuint (threadref_ref_count_registrations (ref), ==, 0);  // all ran
  * g_object_unref (ref);
@@ -437,6 +470,13 @@ threadref_ref_count_registrations (ThreadRefRef *self)
  * // one entry per thread lifetime, whatever ref was used to add it
  * GHashTable *per_thread = g_hash_table_new_full (threadref_ref_hash, threadref_ref_equal,
  *                                                 g_object_unref, g_free);
+ *
+ * g_hash_table_insert (per_thread, g_object_ref (worker_ref), g_strdup ("worker"));
+ * // a watch of the same worker finds the entry
+ * ThreadRefRef *watch = threadref_ref_watch (worker_ref, NULL, NULL, NULL);
+ * g_assert_cmpstr (g_hash_table_lookup (per_thread, watch), ==, "worker");
+ * g_object_unref (watch);
+ * g_hash_table_unref (per_thread);
  * ```
  *
  * Returns: a hash value
@@ -463,7 +503,15 @@ threadref_ref_hash (gconstpointer ref)
  * thread lifetime, whether it still runs or not.
  *
  * ```c
- * g_assert_true (threadref_ref_equal (ref, threadref_ref_watch (ref, NULL, NULL, NULL)));
+ * // a watch is a new ref to the same lifetime; a ref made after the end
+ * // of a lifetime is to the next one
+ * g_autoptr(ThreadRefRef) before = threadref_ref_new (NULL, NULL, NULL);
+ * g_autoptr(ThreadRefRef) watch = threadref_ref_watch (before, NULL, NULL, NULL);
+ * g_assert_true (threadref_ref_equal (before, watch));
+ *
+ * threadref_end_lifetime ();
+ * g_autoptr(ThreadRefRef) after = threadref_ref_new (NULL, NULL, NULL);
+ * g_assert_false (threadref_ref_equal (before, after));
  * ```
  *
  * Returns: %TRUE if @a and @b refer to the same thread lifetime
@@ -512,6 +560,14 @@ threadref_ref_get_lifetime (ThreadRefRef *ref)
  * Waiting on your own thread's ref from that thread is a programming error
  * (it would never return): it gives a critical warning and returns %FALSE.
  *
+ * ```c
+ * // on a supervisor thread: give a worker 10 ms to finish
+ * if (threadref_ref_wait (worker_ref, 10 * G_TIME_SPAN_MILLISECOND))
+ *   g_message ("the worker ended, and its callbacks returned");
+ * else
+ *   g_message ("the worker still runs");
+ * ```
+ *
  * Returns: %TRUE if the thread's lifetime has ended and its callbacks have
  *   returned; %FALSE on timeout
  *
@@ -557,13 +613,14 @@ threadref_ref_wait (ThreadRefRef *self,
  *
  * ```c
  * static void
- * worker_done (GObject *source, GAsyncResult *result, gpointer user_data)
+ * worker_done (GObject *source, GAsyncResult *result, gpointer window)
  * {
  *   if (threadref_ref_wait_finish (THREADREF_REF (source), result, NULL))
- *     update_ui_worker_finished (user_data);
+ *     update_ui_worker_finished (window);
+ *   g_object_unref (window);
  * }
  *
- * threadref_ref_wait_async (worker_ref, NULL, worker_done, window);
+ * threadref_ref_wait_async (worker_ref, NULL, worker_done, g_object_ref (window));
  * ```
  *
  * Since: 1.0
@@ -598,6 +655,25 @@ threadref_ref_wait_async (ThreadRefRef        *self,
  *
  * A @result that was not given by [method@ThreadRef.Ref.wait_async] on
  * @self gives a critical warning and %FALSE, with @error left unset.
+ *
+ * ```c
+ * static void
+ * wait_done (GObject *source, GAsyncResult *result, gpointer user_data)
+ * {
+ *   g_autoptr(GError) error = NULL;
+ *
+ *   if (threadref_ref_wait_finish (THREADREF_REF (source), result, &error))
+ *     g_message ("the worker ended");
+ *   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+ *     g_message ("no longer waiting");
+ * }
+ *
+ * GCancellable *cancellable = g_cancellable_new ();
+ * threadref_ref_wait_async (worker_ref, cancellable, wait_done, NULL);
+ * // not interested any more: wait_done still runs, with G_IO_ERROR_CANCELLED
+ * g_cancellable_cancel (cancellable);
+ * g_object_unref (cancellable);
+ * ```
  *
  * Returns: %TRUE if the thread ended and all of its callbacks returned;
  *   %FALSE with @error set (%G_IO_ERROR_CANCELLED) if the wait was cancelled

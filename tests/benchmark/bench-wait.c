@@ -41,12 +41,12 @@ static const struct {
 #define TARGET_LINGER_US 2000
 
 typedef struct {
-  WaitKind     kind;
-  GAsyncQueue *handoff;
-  ThreadRefRef   *ref;
-  gint64       ended_ns;   /* as the last callback returns */
-  gint64       woken_ns;
-  GMainLoop   *loop;
+  WaitKind      kind;
+  GAsyncQueue  *handoff;
+  ThreadRefRef *ref;
+  gint64        ended_ns;  /* as the last callback returns */
+  gint64        woken_ns;
+  GMainLoop    *loop;
 } WaitProbe;
 
 static void

@@ -9,11 +9,11 @@
  * ThreadSanitizer build can see those (tests/tsan), not GLib's internal
  * ones. */
 typedef struct {
-  guint      run_ms;
-  GMutex     mutex;
-  GCond      cond;
+  guint         run_ms;
+  GMutex        mutex;
+  GCond         cond;
   ThreadRefRef *ref;
-  gint       refs;    /* the worker and the spawner each drop one */
+  gint          refs; /* the worker and the spawner each drop one */
 } Worker;
 
 static void
