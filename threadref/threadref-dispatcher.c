@@ -37,16 +37,25 @@
  * while the thread ends join the end, like any registration.
  *
  * ```c
+ * #include <threadref.h>
+ *
  * static void
- * run_batch (guint64 batch, gpointer runtime)
+ * run_batch (guint64 batch, gpointer user_data)
  * {
- *   runtime_run_registrations_of (runtime, batch);   // newest first
+ *   g_print ("run the registrations of batch %" G_GUINT64_FORMAT ", newest first\n", batch);
  * }
  *
- * ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (run_batch, runtime, NULL);
- * // for each registration the runtime makes on this thread:
- * guint64 batch = threadref_dispatcher_batch (dispatcher, NULL);
- * runtime_add_registration (runtime, batch, registration);
+ * int
+ * main (void)
+ * {
+ *   ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (run_batch, NULL, NULL);
+ *   // for each registration the runtime makes on this thread:
+ *   guint64 batch = threadref_dispatcher_batch (dispatcher, NULL);
+ *   g_assert_cmpuint (batch, ==, threadref_dispatcher_batch (dispatcher, NULL));
+ *   threadref_end_lifetime ();   // dispatches the batch here
+ *   g_object_unref (dispatcher);
+ *   return 0;
+ * }
  * ```
  *
  * Since: 1.0
