@@ -113,17 +113,21 @@ threadref_finalize_fire (gpointer data)
   func (on->user_data);
 }
 
-/* Only an instance made by g_object_new() alone comes here (the
- * constructors' subtype skips it): it has no function to run. */
-static void
-threadref_finalize_constructed (GObject *object)
+/* Only g_object_new() of the public type alone comes here (the
+ * constructors' subtype has GObject's own constructor): a finalizer
+ * without a function to run. Refused at once: g_object_new() returns NULL
+ * with a critical, which bindings turn into an error of their language,
+ * rather than an object that says it is alive and runs nothing. */
+static GObject *
+threadref_finalize_constructor (GType                  type,
+                                guint                  n_construct_properties,
+                                GObjectConstructParam *construct_properties)
 {
-  ((GObjectClass *) threadref_finalize_parent_class)->constructed (object);
-
   g_critical ("A ThreadRef.Finalize needs a function to run: make it with "
-              "threadref_finalize_new() (ThreadRef.Finalize.new() in other "
-              "languages), not with g_object_new() alone. This one will "
-              "never run anything.");
+              "threadref_finalize_new() (ThreadRef.Finalize.new(func) or "
+              "ThreadRef.Finalize(func) in other languages), not with "
+              "g_object_new() alone. None was made.");
+  return NULL;
 }
 
 static void
@@ -187,7 +191,7 @@ threadref_finalize_class_init (ThreadRefFinalizeClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->constructed = threadref_finalize_constructed;
+  object_class->constructor = threadref_finalize_constructor;
   object_class->finalize = threadref_finalize_finalize;
   object_class->get_property = threadref_finalize_get_property;
   object_class->set_property = threadref_finalize_set_property;

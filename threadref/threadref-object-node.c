@@ -69,5 +69,6 @@ threadref_object_node_impl_class_init (GObjectClass *klass)
 {
   GObjectClass *object_class = g_type_class_peek_static (G_TYPE_OBJECT);
 
+  klass->constructor = object_class->constructor;
   klass->constructed = object_class->constructed;
 }

@@ -93,6 +93,27 @@ gboolean           threadref_sentinel_attach        (ThreadRefSentinel *self,
                                                      gpointer           data,
                                                      guint              flags);
 
+/* Whether newest, the newest node of lifetime (LIVE, or NULL if it has
+ * none), is one that a new registration with key may join instead of
+ * attaching a node of its own. Called once, under the lifetime's lock,
+ * unless the lifetime has ENDED: it may only look and copy into key. */
+typedef gboolean (*ThreadRefNodeJoin) (ThreadRefSentinel *lifetime,
+                                       ThreadRefNode     *newest,
+                                       gpointer           key);
+
+/* Like threadref_sentinel_attach(), but if self's newest node satisfies
+ * join (self, newest, key), attaches nothing and returns that newest node; node
+ * is then left DONE and unattached. Returns node if it was attached, NULL
+ * if self refused it. */
+ThreadRefNode     *threadref_sentinel_attach_or_join (ThreadRefSentinel *self,
+                                                      ThreadRefNode     *node,
+                                                      ThreadRefNodeKind  kind,
+                                                      GDestroyNotify     func,
+                                                      gpointer           data,
+                                                      guint              flags,
+                                                      ThreadRefNodeJoin  join,
+                                                      gpointer           key);
+
 /* Before a node is attached, or if it never is: DONE, in no lifetime. */
 void               threadref_node_init_unattached   (ThreadRefNode     *node);
 
@@ -183,6 +204,8 @@ gboolean           threadref_sentinel_is_ended      (ThreadRefSentinel *self);
 gboolean           threadref_sentinel_is_own        (ThreadRefSentinel *self);
 GThread           *threadref_sentinel_dup_thread    (ThreadRefSentinel *self);
 guint              threadref_sentinel_hash          (ThreadRefSentinel *self);
+/* Unique per lifetime, never reused, never 0. */
+guint64            threadref_sentinel_get_serial    (ThreadRefSentinel *self);
 
 /* The fork handlers' share, called with the registry lock held: every
  * lifetime's lock around fork(); in the child, the lifetimes of threads

@@ -282,14 +282,19 @@ warn_refusing (ThreadRefSentinel *self)
              name, (int) self->tid, THREADREF_SENTINEL_MAX_WHILE_ENDING);
 }
 
-gboolean
-threadref_sentinel_attach (ThreadRefSentinel *self,
-                           ThreadRefNode     *node,
-                           ThreadRefNodeKind  kind,
-                           GDestroyNotify     func,
-                           gpointer           data,
-                           guint              flags)
+/* Attaches node, or, if join is given and matches self's newest node,
+ * returns that node instead and leaves node alone. */
+static ThreadRefNode *
+sentinel_attach (ThreadRefSentinel *self,
+                 ThreadRefNode     *node,
+                 ThreadRefNodeKind  kind,
+                 GDestroyNotify     func,
+                 gpointer           data,
+                 guint              flags,
+                 ThreadRefNodeJoin  join,
+                 gpointer           key)
 {
+  ThreadRefNode *result = node;
   gboolean attached = TRUE;
   gboolean warn = FALSE;
 
@@ -307,11 +312,16 @@ threadref_sentinel_attach (ThreadRefSentinel *self,
   switch ((SentinelState) g_atomic_int_get (&self->state))
     {
     case SENTINEL_ALIVE:
+      /* Linked nodes are LIVE: the newest one is safe to look at here. */
+      if (join != NULL && join (self, self->newest, key))
+        result = self->newest;
       break;
     case SENTINEL_ENDING:
       /* Its thread runs what is attached now before the lifetime ends, under
        * this same lock, unless that never stops. */
-      if (self->refusing)
+      if (join != NULL && join (self, self->newest, key))
+        result = self->newest;
+      else if (self->refusing)
         attached = FALSE;
       else if (++self->n_while_ending > THREADREF_SENTINEL_MAX_WHILE_ENDING)
         {
@@ -325,7 +335,7 @@ threadref_sentinel_attach (ThreadRefSentinel *self,
       attached = FALSE;
       break;
     }
-  if (attached)
+  if (attached && result == node)
     {
       list_push (self, node);
       if (kind & THREADREF_NODE_HOLDER)
@@ -335,7 +345,7 @@ threadref_sentinel_attach (ThreadRefSentinel *self,
 
   if (G_UNLIKELY (warn))
     warn_refusing (self);
-  if (!attached)
+  if (!attached || result != node)
     {
       threadref_node_init_unattached (node);
       /* Nobody can give a handle back for it: it is ours to free. */
@@ -344,7 +354,31 @@ threadref_sentinel_attach (ThreadRefSentinel *self,
         g_free (node);
     }
 
-  return attached;
+  return attached ? result : NULL;
+}
+
+gboolean
+threadref_sentinel_attach (ThreadRefSentinel *self,
+                           ThreadRefNode     *node,
+                           ThreadRefNodeKind  kind,
+                           GDestroyNotify     func,
+                           gpointer           data,
+                           guint              flags)
+{
+  return sentinel_attach (self, node, kind, func, data, flags, NULL, NULL) != NULL;
+}
+
+ThreadRefNode *
+threadref_sentinel_attach_or_join (ThreadRefSentinel *self,
+                                   ThreadRefNode     *node,
+                                   ThreadRefNodeKind  kind,
+                                   GDestroyNotify     func,
+                                   gpointer           data,
+                                   guint              flags,
+                                   ThreadRefNodeJoin  join,
+                                   gpointer           key)
+{
+  return sentinel_attach (self, node, kind, func, data, flags, join, key);
 }
 
 void
@@ -825,6 +859,12 @@ threadref_sentinel_dup_thread (ThreadRefSentinel *self)
   g_mutex_unlock (&self->lock);
 
   return thread;
+}
+
+guint64
+threadref_sentinel_get_serial (ThreadRefSentinel *self)
+{
+  return self->registry_link.serial;
 }
 
 guint

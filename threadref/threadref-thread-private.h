@@ -33,6 +33,25 @@ gboolean threadref_thread_attach_to   (ThreadRefSentinel *lifetime,
                                        gpointer           data,
                                        guint              flags);
 
+/* The same, but joining the newest node of that lifetime instead when
+ * join (newest, key) says so (threadref_sentinel_attach_or_join()):
+ * returns the node now newest for this registration, or NULL. */
+ThreadRefNode *threadref_thread_attach_or_join    (ThreadRefNode     *node,
+                                                   ThreadRefNodeKind  kind,
+                                                   GDestroyNotify     func,
+                                                   gpointer           data,
+                                                   guint              flags,
+                                                   ThreadRefNodeJoin  join,
+                                                   gpointer           key);
+ThreadRefNode *threadref_thread_attach_to_or_join (ThreadRefSentinel *lifetime,
+                                                   ThreadRefNode     *node,
+                                                   ThreadRefNodeKind  kind,
+                                                   GDestroyNotify     func,
+                                                   gpointer           data,
+                                                   guint              flags,
+                                                   ThreadRefNodeJoin  join,
+                                                   gpointer           key);
+
 /* Makes sure the module that contains code stays loaded (threadref-unload.c)
  * through the calling thread's cache. */
 void     threadref_thread_pin_code    (gconstpointer      code);

@@ -288,17 +288,22 @@ lifetime_start (gboolean *end_now)
   return lifetime;
 }
 
-gboolean
-threadref_thread_attach (ThreadRefNode     *node,
-                         ThreadRefNodeKind  kind,
-                         GDestroyNotify     func,
-                         gpointer           data,
-                         guint              flags)
+/* The calling thread's registrations go to the lifetime being ended on
+ * this thread if a callback of it is running, else to the current one,
+ * started if there is none. */
+static ThreadRefNode *
+thread_attach (ThreadRefNode     *node,
+               ThreadRefNodeKind  kind,
+               GDestroyNotify     func,
+               gpointer           data,
+               guint              flags,
+               ThreadRefNodeJoin  join,
+               gpointer           key)
 {
   ThreadState *ts = &thread_state;
   ThreadRefSentinel *lifetime;
   gboolean end_now = FALSE;
-  gboolean attached;
+  ThreadRefNode *result;
 
   if (kind & THREADREF_NODE_PLAIN)
     threadref_unload_pin (&ts->unload_cache, func);
@@ -312,7 +317,7 @@ threadref_thread_attach (ThreadRefNode     *node,
   else
     lifetime = lifetime_start (&end_now);
 
-  attached = threadref_sentinel_attach (lifetime, node, kind, func, data, flags);
+  result = threadref_sentinel_attach_or_join (lifetime, node, kind, func, data, flags, join, key);
 
   if (G_UNLIKELY (end_now))
     {
@@ -320,7 +325,40 @@ threadref_thread_attach (ThreadRefNode     *node,
       lifetime_run_end (lifetime, TRUE);
     }
 
-  return attached;
+  return result;
+}
+
+gboolean
+threadref_thread_attach (ThreadRefNode     *node,
+                         ThreadRefNodeKind  kind,
+                         GDestroyNotify     func,
+                         gpointer           data,
+                         guint              flags)
+{
+  return thread_attach (node, kind, func, data, flags, NULL, NULL) != NULL;
+}
+
+ThreadRefNode *
+threadref_thread_attach_or_join (ThreadRefNode     *node,
+                                 ThreadRefNodeKind  kind,
+                                 GDestroyNotify     func,
+                                 gpointer           data,
+                                 guint              flags,
+                                 ThreadRefNodeJoin  join,
+                                 gpointer           key)
+{
+  return thread_attach (node, kind, func, data, flags, join, key);
+}
+
+static guint
+pass_flags (ThreadRefSentinel *lifetime,
+            guint              flags)
+{
+  /* The exit pass runs what its own callbacks attach to other threads. */
+  if (threadref_exit_in_pass () && !threadref_sentinel_is_own (lifetime) &&
+      threadref_exit_note_pass_attach ())
+    flags |= THREADREF_NODE_EXIT_PASS;
+  return flags;
 }
 
 gboolean
@@ -333,12 +371,23 @@ threadref_thread_attach_to (ThreadRefSentinel *lifetime,
 {
   g_assert (!(kind & THREADREF_NODE_PLAIN));
 
-  /* The exit pass runs what its own callbacks attach to other threads. */
-  if (threadref_exit_in_pass () && !threadref_sentinel_is_own (lifetime) &&
-      threadref_exit_note_pass_attach ())
-    flags |= THREADREF_NODE_EXIT_PASS;
+  return threadref_sentinel_attach (lifetime, node, kind, func, data, pass_flags (lifetime, flags));
+}
 
-  return threadref_sentinel_attach (lifetime, node, kind, func, data, flags);
+ThreadRefNode *
+threadref_thread_attach_to_or_join (ThreadRefSentinel *lifetime,
+                                    ThreadRefNode     *node,
+                                    ThreadRefNodeKind  kind,
+                                    GDestroyNotify     func,
+                                    gpointer           data,
+                                    guint              flags,
+                                    ThreadRefNodeJoin  join,
+                                    gpointer           key)
+{
+  g_assert (!(kind & THREADREF_NODE_PLAIN));
+
+  return threadref_sentinel_attach_or_join (lifetime, node, kind, func, data,
+                                            pass_flags (lifetime, flags), join, key);
 }
 
 void

@@ -13,8 +13,10 @@
 #include <threadref-version.h>
 #include "threadref-version-macros.h"
 #include "threadref-at-thread-exit.h"
+#include "threadref-dispatcher.h"
 #include "threadref-finalize.h"
 #include "threadref-lifetime.h"
 #include "threadref-ref.h"
+#include "threadref-watch.h"
 
 #undef THREADREF_INSIDE

@@ -40,12 +40,25 @@ const worker = ThreadRefTest.spawn_worker(50);
 check(worker.is_alive(), 'the worker runs');
 check(!worker.equal(ref), 'refs to different threads are not equal');
 
+// A watch on a thread made by C: the JS callback runs in this main loop,
+// never on the worker (GJS could not run it there).
+let watched = [];
+const watchRef = worker.watch(r => watched.push([r.is_alive(), r.equal(worker)]));
+check(watchRef !== null && watchRef.equal(worker), 'watch() gives a ref to the same thread');
+
 const loop = new GLib.MainLoop(null, false);
 worker.wait_async(null).then(ended => {
     check(ended === true, 'wait_async() resolves true once the worker ended');
     check(!worker.is_alive() && worker.dup_thread() === null, 'the worker ref is dead');
     check(worker.watch(null) === null, 'watch() on an ended thread gives null');
-    loop.quit();
+    // The watch is delivered in this context too, at the latest in the
+    // next iterations.
+    GLib.idle_add(GLib.PRIORITY_LOW, () => {
+        check(watched.length === 1 && watched[0][0] === false && watched[0][1] === true,
+            `the watch callback ran once, in the main loop, with a dead ref (${JSON.stringify(watched)})`);
+        loop.quit();
+        return GLib.SOURCE_REMOVE;
+    });
 }).catch(e => {
     check(false, `wait_async failed: ${e}`);
     loop.quit();

@@ -1,103 +1,715 @@
 # ThreadRef.py: PyGObject override for the ThreadRef namespace
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Makes threadref follow Python's own idea of when a thread ends.
+"""Python's ``threadref`` API on threadref, and the GObject classes made
+Pythonic.
 
-Without this override threadref still works from Python, but at two moments
-Python and the C library disagree:
+After ``from gi.repository import ThreadRef``:
 
-* A Python thread's refs and finalizers would run in the thread's
-  pthread-key destructors, which run *after* ``Thread.join()`` has returned
-  (Python releases the join lock while it deletes the thread state). Here
-  the thread's lifetime ends earlier, while Python clears the thread's
-  state: a ``threading.local`` holds an object whose ``__del__`` calls
-  ``ThreadRef.end_lifetime()``. That runs on the ending thread, with the GIL
-  held, before ``join()`` returns, so after ``join()`` every callback of
-  that thread has run.
+* ``ThreadRef.ref(callback=None)`` and ``ThreadRef.finalize(func, /, *args,
+  **kwargs)`` are the ``threadref`` package's ``ref`` and ``finalize``
+  (``weakref.ref`` and ``weakref.finalize`` pointed at the current thread),
+  in the thread's newest-first order together with C registrations.
+* ``ThreadRef.Ref`` and ``ThreadRef.Finalize`` take ``new(func,
+  *user_data)`` and ``ThreadRef.Finalize(func, *args)``.
 
-* At interpreter exit, CPython finalizes itself before C ``atexit()``
-  handlers run, and PyGObject can neither call nor release a Python callback
-  after that. Here Python's own ``atexit`` runs ``ThreadRef.run_atexit()``:
-  the main thread's refs and finalizers, and every ``atexit`` finalizer of
-  the threads still running, run while Python can still run them.
+How (docs/design.md, Python):
+
+* No GI closure per registration. One ``ThreadRef.Dispatcher`` serves the
+  process: a registration goes into the *batch* that is the thread's newest
+  registration (one C call), and when the thread ends each batch is
+  dispatched in its turn and its entries run here, newest first.
+* A Python thread's lifetime ends when its ``run()`` is over, before the
+  thread leaves ``threading``'s books (``Thread._delete``): callbacks see
+  the thread as it was (its ``threading.local`` values, its
+  ``current_thread()``), and ``join()`` returns after them. What registers
+  later, while Python releases the thread's state, ends on the spot.
+* At interpreter exit, Python's ``atexit`` runs ``ThreadRef.run_atexit()``
+  while Python can still run callbacks; what is registered after that is
+  refused with a ``RuntimeWarning``.
+* Exceptions in callbacks, ``SystemExit`` and ``KeyboardInterrupt``
+  included, are reported through ``sys.unraisablehook`` (``sys.excepthook``
+  at exit) as ``weakref.finalize`` reports them; the other callbacks run.
 """
 
-import atexit
+import atexit as _atexit
+import sys
 import threading
+import traceback
+import warnings
+import weakref
+from _thread import get_ident as _get_ident
 
 from ..module import get_introspection_module
 from ..overrides import override
 
 ThreadRef = get_introspection_module('ThreadRef')
 
-__all__ = []
+__all__ = ['ref', 'finalize']
 
-# OS thread idents whose Python thread state carries a _LifetimeEnd.
-_watched = set()
-_local = threading.local()
+_main_thread = threading.main_thread()
+_DummyThread = threading._DummyThread
+
+# State of the interpreter's exit: 0 running, 1 in our atexit handler, 2 done.
+_exit_state = 0
+# Batch id -> _Batch; lifetime id -> _Lifetime. Ids come from C.
+_batches = {}
+_lifetimes = {}
+# Batches dispatched before Python learnt their id (a lifetime that ended
+# on the spot inside the C call).
+_dispatched_early = set()
+# Python threads whose run() is over: ident -> Thread. Registrations there
+# (Python is releasing the thread's state) end on the spot.
+_finished = {}
+# Per thread: the lifetime registrations go to, as a fast path.
+_tls = threading.local()
+# How deep the calling thread is in dispatches (per thread, by ident).
+_depth = {}
 
 
-class _LifetimeEnd(object):
-    """Ends the thread's threadref lifetime when Python drops it."""
+class _Anchor(object):
+    """What ``ref`` objects of one thread lifetime point at: alive until the
+    lifetime starts ending."""
 
-    __slots__ = ('ident',)
+    __slots__ = ('__weakref__', 'thread')
 
-    def __init__(self, ident):
-        self.ident = ident
 
-    def __del__(self):
+class _Lifetime(object):
+    __slots__ = ('id', 'ident', 'thread', 'anchor', 'ending', 'pending')
+
+
+class _Batch(object):
+    __slots__ = ('entries', 'lifetime', 'closed')
+
+
+def _report(obj):
+    """Reports the exception being handled the way weakref.finalize does."""
+    if _exit_state:
+        sys.excepthook(*sys.exc_info())
+        return
+    exc_type, exc_value, exc_tb = sys.exc_info()
+    hook = sys.unraisablehook
+    if hook is sys.__unraisablehook__:
+        # The default hook takes only its own argument type, which Python
+        # code cannot make: write what it writes.
         try:
-            ThreadRef.end_lifetime()
-        finally:
-            # Only now: refs made by the callbacks above join the ending
-            # lifetime and must not install another _LifetimeEnd.
-            _watched.discard(self.ident)
+            stream = sys.stderr
+            stream.write('Exception ignored in: %r\n' % (obj,))
+            stream.write(''.join(traceback.format_exception(exc_type, exc_value, exc_tb)))
+            stream.flush()
+        except Exception:
+            pass
+        return
+    args = _UnraisableArgs(exc_type, exc_value, exc_tb, None, obj)
+    try:
+        hook(args)
+    except Exception:
+        pass
 
 
-def _watch_current_thread():
-    """Arranges for the calling Python thread's lifetime to end with it."""
-    thread = threading.current_thread()
-    # The main thread ends at interpreter exit (see below). Threads Python did
-    # not start (_DummyThread) get a thread state only while they run Python
-    # code: it is dropped after every callback, not when the thread ends, so
-    # they keep ending through threadref's pthread-key destructor.
-    if thread is threading.main_thread() or isinstance(thread, threading._DummyThread):
+class _UnraisableArgs(object):
+    """The attributes of sys.UnraisableHookArgs, for a custom hook."""
+
+    __slots__ = ('exc_type', 'exc_value', 'exc_traceback', 'err_msg', 'object')
+
+    def __init__(self, exc_type, exc_value, exc_traceback, err_msg, obj):
+        self.exc_type = exc_type
+        self.exc_value = exc_value
+        self.exc_traceback = exc_traceback
+        self.err_msg = err_msg
+        self.object = obj
+
+
+def _thread_run_over(thread, delete):
+    """Replaces thread._delete: ends the thread's lifetime while Python still
+    knows the thread, then lets threading forget it."""
+    try:
+        ThreadRef.end_lifetime()
+    finally:
+        if len(_finished) > 64:
+            # Forget threads whose teardown is over (their join lock is
+            # released): only threads in the middle of it count.
+            for ident, other in list(_finished.items()):
+                lock = other._tstate_lock
+                if lock is None or not lock.locked():
+                    _finished.pop(ident, None)
+        _finished[thread.ident] = thread
+        delete()
+
+
+def _watch_thread(thread):
+    """Arranges for a Python thread's lifetime to end with its run()."""
+    if thread is _main_thread or isinstance(thread, _DummyThread):
+        # The main thread ends at interpreter exit; a thread made by C
+        # code ends through threadref's own thread-exit hooks.
         return
-    ident = threading.get_ident()
-    if ident in _watched:
+    _finished.pop(thread.ident, None)   # an ident reused by a new thread
+    if '_delete' in thread.__dict__ or not hasattr(thread, '_delete'):
         return
-    _watched.add(ident)
-    _local.lifetime_end = _LifetimeEnd(ident)
+    thread._delete = lambda delete=thread._delete: _thread_run_over(thread, delete)
+
+
+def _new_lifetime(lifetime_id, own):
+    lifetime = _Lifetime()
+    lifetime.id = lifetime_id
+    lifetime.ending = False
+    lifetime.pending = 0
+    lifetime.anchor = _Anchor()
+    lifetime.ident = None
+    lifetime.thread = lifetime.anchor.thread = None
+    if own:
+        _own_lifetime(lifetime)
+    _lifetimes[lifetime_id] = lifetime
+    return lifetime
+
+
+def _own_lifetime(lifetime):
+    """lifetime is the calling thread's: learn which thread that is."""
+    lifetime.ident = ident = _get_ident()
+    thread = threading._active.get(ident)
+    if thread is None and ident not in _finished:
+        thread = threading.current_thread()   # a thread made by C code
+    if thread is not None:
+        _watch_thread(thread)
+    lifetime.thread = thread
+    if lifetime.anchor is not None:
+        lifetime.anchor.thread = thread
+
+
+def _get_batch(batch_id, lifetime_id, own):
+    if batch_id == 0:
+        return None
+    batch = _batches.get(batch_id)
+    if batch is None:
+        lifetime = _lifetimes.get(lifetime_id)
+        if lifetime is None:
+            lifetime = _new_lifetime(lifetime_id, own)
+        elif own and lifetime.ident is None:
+            # First seen through a watch from another thread.
+            _own_lifetime(lifetime)
+        batch = _Batch()
+        batch.entries = []
+        batch.lifetime = lifetime
+        batch.closed = batch_id in _dispatched_early
+        if batch.closed:
+            _dispatched_early.discard(batch_id)
+        else:
+            lifetime.pending += 1
+            _batches[batch_id] = batch
+        if own and not lifetime.ending:
+            _tls.lifetime = lifetime
+    return batch
+
+
+def _refused(what):
+    warnings.warn('ThreadRef: %s made after interpreter exit began (or on a thread '
+                  'that takes no more registrations) is refused: it will never run'
+                  % what, RuntimeWarning, stacklevel=3)
+
+
+def _register(entry, what):
+    """Adds entry to the calling thread's newest batch, and returns that
+    batch; None if refused."""
+    batch = _get_batch(*_dispatcher.batch(), True)
+    if batch is None:
+        _refused(what)
+        return None
+    batch.entries.append(entry)
+    if batch.closed:
+        # Dispatched already (the exit pass took it, or its lifetime ended
+        # on the spot): what was added late runs now.
+        _run_entries(batch, _get_ident())
+    elif _get_ident() in _finished:
+        _end_if_finished()
+    return batch
+
+
+def _register_for(cref, entry):
+    """Adds entry to the newest batch of the thread cref refers to."""
+    batch = _get_batch(*_dispatcher.batch_for(cref), False)
+    if batch is None:
+        return False
+    batch.entries.append(entry)
+    if batch.closed:
+        _run_entries(batch, _get_ident())
+    return True
+
+
+def _end_if_finished():
+    """A registration on a thread whose run() is over (Python is releasing
+    its state): nothing would end its lifetime before join() returns, so it
+    ends now."""
+    ident = _get_ident()
+    if ident in _finished and not _depth.get(ident) and ident not in threading._active:
+        ThreadRef.end_lifetime()
+
+
+def _current_lifetime():
+    """The lifetime of the calling thread that registrations go to."""
+    try:
+        lifetime = _tls.lifetime
+        if not lifetime.ending:
+            return lifetime
+    except AttributeError:
+        pass
+    batch = _get_batch(*_dispatcher.batch(), True)
+    if batch is None:
+        return None
+    _end_if_finished()
+    return batch.lifetime
+
+
+def _dispatch(batch_id):
+    """The dispatcher's function: runs one batch, on the ending thread or,
+    at process exit, on the exiting one."""
+    batch = _batches.pop(batch_id, None)
+    if batch is None:
+        _dispatched_early.add(batch_id)
+        return
+    batch.closed = True
+    lifetime = batch.lifetime
+    ident = _get_ident()
+    own = lifetime.ident == ident or lifetime.ident is None and not _exit_state
+    if own and not lifetime.ending:
+        # The lifetime is ending: every ref to it is dead from now on.
+        lifetime.ending = True
+        lifetime.anchor = None
+        try:
+            if _tls.lifetime is lifetime:
+                del _tls.lifetime
+        except AttributeError:
+            pass
+    lifetime.pending -= 1
+    if lifetime.pending <= 0 and lifetime.ending:
+        _lifetimes.pop(lifetime.id, None)
+    _run_entries(batch, ident, own)
+
+
+def _run_entries(batch, ident, own=True):
+    at_exit = _exit_state != 0
+    entries = batch.entries
+    _depth[ident] = _depth.get(ident, 0) + 1
+    try:
+        while entries:
+            entry = entries.pop()
+            try:
+                entry._threadref_fire(own, at_exit)
+            except BaseException:
+                _report(entry)
+    finally:
+        depth = _depth.pop(ident) - 1
+        if depth:
+            _depth[ident] = depth
+
+
+_dispatcher = ThreadRef.Dispatcher.new(_dispatch)
+
+
+# --- the threadref package's API ------------------------------------------
+
+
+class _RefEntry(object):
+    """A batch's entry for a ref with a callback: holds the ref weakly."""
+
+    __slots__ = ('ref',)
+
+    def __init__(self, ref):
+        self.ref = weakref.ref(ref)
+
+    def _threadref_fire(self, own, at_exit):
+        ref = self.ref()
+        if ref is None or not own:
+            return   # dropped, or a thread that still runs at process exit
+        callback = ref._callback
+        if callback is not None:
+            ref._callback = None
+            try:
+                callback(ref)
+            except BaseException:
+                _report(callback)
+
+    def __repr__(self):
+        return '<ThreadRef.ref entry %r>' % (self.ref(),)
+
+
+def _dead_anchor():
+    anchor = _Anchor()
+    anchor.thread = None
+    return anchor
+
+
+class ref(weakref.ref):
+    """A weak reference to the current thread, as ``threadref.ref``.
+
+    Calling it gives the ``threading.Thread`` while the thread runs, else
+    ``None``. The callback, if any, is called once with the reference, on
+    the ending thread, newest first among the thread's registrations; not if
+    the reference was dropped before.
+    """
+
+    __slots__ = ('_callback', '__weakref__')
+
+    def __new__(cls, callback=None):
+        try:
+            lifetime = _tls.lifetime
+            if lifetime.ending:
+                raise AttributeError
+        except AttributeError:
+            lifetime = _current_lifetime()
+        if lifetime is None and callback is not None:
+            _refused('a ThreadRef.ref callback')
+        anchor = lifetime.anchor if lifetime is not None else None
+        if anchor is None:
+            # Made while the thread ends (or refused): dead from the start,
+            # but its callback still runs with the end.
+            anchor = _dead_anchor()
+        self = weakref.ref.__new__(cls, anchor)
+        self._callback = callback
+        if callback is not None and lifetime is not None:
+            if _register(_RefEntry(self), 'a ThreadRef.ref callback') is None:
+                self._callback = None
+        return self
+
+    def __init__(self, callback=None):
+        pass
+
+    def __call__(self):
+        anchor = weakref.ref.__call__(self)
+        return None if anchor is None else anchor.thread
+
+    @property
+    def __callback__(self):
+        return self._callback
+
+    def __repr__(self):
+        thread = self()
+        if thread is None:
+            return '<threadref %r dead>' % (id(self),)
+        return '<threadref %r %r>' % (id(self), thread)
+
+
+class finalize(weakref.finalize):
+    """A finalizer for the current thread, as ``threadref.finalize``: like
+    ``weakref.finalize`` pointed at the thread.
+
+    ``func(*args, **kwargs)`` runs once: on the thread as it ends (newest
+    first among the thread's registrations), at interpreter exit if
+    ``atexit`` is true, or when the finalizer is called. It keeps itself
+    alive until then.
+    """
+
+    __slots__ = ('_info', '_atexit', '_lifetime', '__weakref__')
+
+    def __init__(self, func, /, *args, **kwargs):
+        self._atexit = True
+        self._lifetime = None
+        self._info = [(func, args, kwargs or None)]
+        batch = _register(self, 'a ThreadRef.finalize')
+        if batch is None:
+            self._info = []
+        else:
+            self._lifetime = batch.lifetime
+
+    def _threadref_fire(self, own, at_exit):
+        if at_exit and not self._atexit or not own and not at_exit:
+            return   # as weakref.finalize: never at exit
+        try:
+            func, args, kwargs = self._info.pop()
+        except IndexError:
+            return
+        if kwargs is None:
+            func(*args)
+        else:
+            func(*args, **kwargs)
+
+    def __call__(self, _=None):
+        try:
+            func, args, kwargs = self._info.pop()
+        except IndexError:
+            return None
+        return func(*args, **(kwargs or {}))
+
+    def detach(self):
+        try:
+            func, args, kwargs = self._info.pop()
+        except IndexError:
+            return None
+        return (self._thread(), func, args, dict(kwargs or {}))
+
+    def peek(self):
+        info = self._info
+        if not info:
+            return None
+        func, args, kwargs = info[0]
+        return (self._thread(), func, args, dict(kwargs or {}))
+
+    def _thread(self):
+        lifetime = self._lifetime
+        return lifetime.thread if lifetime is not None else None
+
+    @property
+    def alive(self):
+        return bool(self._info)
+
+    @property
+    def atexit(self):
+        return self._atexit
+
+    @atexit.setter
+    def atexit(self, value):
+        self._atexit = bool(value)
+
+    def __repr__(self):
+        state = self.peek()
+        if state is None:
+            return '<threadfinalize %r dead>' % (id(self),)
+        return '<threadfinalize %r %r>' % (id(self), state[0])
+
+
+# --- the GObject classes ----------------------------------------------------
+
+
+def _guarded(func, user_data, skip):
+    """A callable for C that calls func(*args[skip:], *user_data) and reports
+    what it raises instead of letting PyGObject print it (or exit the
+    process, for SystemExit, from whatever thread runs it)."""
+    def call(*args):
+        try:
+            func(*(args[:skip] + user_data))
+        except BaseException:
+            _report(func)
+    return call
+
+
+class _ObjectRefEntry(object):
+    """A batch's entry for a ThreadRef.Ref's callback: holds the object
+    weakly; the callback lives on the object, so that a cycle through it is
+    an ordinary Python cycle."""
+
+    __slots__ = ('ref',)
+
+    def __init__(self, obj):
+        self.ref = weakref.ref(obj)
+
+    def _threadref_fire(self, own, at_exit):
+        obj = self.ref()
+        if obj is None or not own:
+            return
+        callback = obj.__dict__.pop('_threadref_callback', None)
+        if callback is not None:
+            func, user_data = callback
+            try:
+                func(obj, *user_data)
+            except BaseException:
+                _report(func)
 
 
 class Ref(ThreadRef.Ref):
-    """A weak reference to the thread that created it. See ThreadRef.Ref.new."""
+    """A weak reference to the thread that created it; see ThreadRef.Ref.new.
+    ``ThreadRef.Ref(callback, *user_data)`` or ``ThreadRef.Ref.new(callback,
+    *user_data)``: ``callback(ref, *user_data)`` runs on the ending thread."""
 
-    def __init__(self, **kwargs):
-        _watch_current_thread()
-        super(Ref, self).__init__(**kwargs)
+    def __new__(cls, callback=None, *user_data, **kwargs):
+        if kwargs:
+            raise TypeError('ThreadRef.Ref takes a callback and user data, not properties')
+        return cls.new(callback, *user_data)
+
+    def __init__(self, *args, **kwargs):
+        pass   # made by __new__
 
     @classmethod
-    def new(cls, callback=None, user_data=None):
-        _watch_current_thread()
-        return super(Ref, cls).new(callback, user_data)
+    def new(cls, callback=None, *user_data):
+        if callback is not None and not callable(callback):
+            raise TypeError('ThreadRef.Ref: callback must be callable or None')
+        _current_lifetime()   # so that a Python thread's lifetime ends with its run()
+        self = ThreadRef.Ref.new(None, None)
+        if callback is not None:
+            self._threadref_callback = (callback, user_data)
+            if _register(_ObjectRefEntry(self), 'a ThreadRef.Ref callback') is None:
+                del self._threadref_callback
+        else:
+            _end_if_finished()
+        return self
+
+    def watch(self, callback=None, *user_data):
+        """A new ref to the thread self refers to, whose callback runs on
+        that thread as it ends; None if it has ended."""
+        if callback is not None and not callable(callback):
+            raise TypeError('ThreadRef.Ref.watch: callback must be callable or None')
+        other = ThreadRef.Ref.watch(self, None, None)
+        if other is not None and callback is not None:
+            other._threadref_callback = (callback, user_data)
+            if not _register_for(other, _ObjectRefEntry(other)):
+                return None
+        return other
+
+    def watch_finalize(self, func, *args, **kwargs):
+        """A finalizer (ThreadRef.finalize) for the thread self refers to:
+        func(*args, **kwargs) runs on that thread as it ends. None if it has
+        ended."""
+        fin = finalize.__new__(finalize)
+        fin._atexit = True
+        fin._lifetime = None
+        fin._info = [(func, args, kwargs or None)]
+        if not _register_for(self, fin):
+            return None
+        return fin
+
+    def wait(self, timeout_usec=-1):
+        """As ThreadRef.Ref.wait, and Ctrl-C (KeyboardInterrupt) interrupts
+        it."""
+        if timeout_usec is None or timeout_usec < 0:
+            deadline = None
+        else:
+            deadline = _monotonic_usec() + timeout_usec
+        while True:
+            slice_usec = _WAIT_SLICE_USEC
+            if deadline is not None:
+                slice_usec = max(0, min(slice_usec, deadline - _monotonic_usec()))
+            if ThreadRef.Ref.wait(self, slice_usec):
+                return True
+            if deadline is not None and _monotonic_usec() >= deadline:
+                return False
+            # Back in Python between slices: a pending signal's handler
+            # (KeyboardInterrupt) runs here.
+
+    def wait_async(self, cancellable=None, callback=None, *user_data):
+        """As ThreadRef.Ref.wait_async; without a callback, returns an
+        awaitable for any asyncio loop (a plain asyncio.run() will do): True
+        once the thread has ended and its callbacks have returned."""
+        if callback is None:
+            return _asyncio_wait(self, cancellable)
+        return ThreadRef.Ref.wait_async(self, cancellable, callback, *user_data)
+
+    @property
+    def alive(self):
+        return self.is_alive()
+
+    def __eq__(self, other):
+        if isinstance(other, ThreadRef.Ref):
+            return ThreadRef.Ref.equal(self, other)
+        return NotImplemented
+
+    def __ne__(self, other):
+        if isinstance(other, ThreadRef.Ref):
+            return not ThreadRef.Ref.equal(self, other)
+        return NotImplemented
+
+    def __hash__(self):
+        return ThreadRef.Ref.hash(self)
 
 
 Ref = override(Ref)
 __all__.append('Ref')
 
+_WAIT_SLICE_USEC = 50000
+
+
+def _monotonic_usec():
+    from gi.repository import GLib
+    return GLib.get_monotonic_time()
+
+
+# One thread with a GLib main loop serves every asyncio wait: the C wait's
+# callback comes there, and is handed to the asyncio loop that awaits it.
+_wait_context = None
+_wait_lock = threading.Lock()
+
+
+def _wait_thread_context():
+    global _wait_context
+    from gi.repository import GLib
+    with _wait_lock:
+        if _wait_context is None:
+            context = GLib.MainContext.new()
+            loop = GLib.MainLoop.new(context, False)
+
+            def run():
+                context.push_thread_default()
+                loop.run()
+
+            threading.Thread(target=run, name='ThreadRef-waits', daemon=True).start()
+            _wait_context = context
+        return _wait_context
+
+
+async def _asyncio_wait(cref, cancellable):
+    import asyncio
+    from gi.repository import GLib, Gio
+    aloop = asyncio.get_running_loop()
+    future = aloop.create_future()
+    if cancellable is None:
+        cancellable = Gio.Cancellable()
+
+    def finish(source, result):
+        try:
+            value = ThreadRef.Ref.wait_finish(source, result)
+        except GLib.Error as error:
+            value = error
+        if not aloop.is_closed():
+            aloop.call_soon_threadsafe(_settle, future, value)
+
+    def start(*unused):
+        ThreadRef.Ref.wait_async(cref, cancellable, finish)
+        return GLib.SOURCE_REMOVE
+
+    _wait_thread_context().invoke_full(GLib.PRIORITY_DEFAULT, start)
+    try:
+        return await future
+    except BaseException:
+        cancellable.cancel()
+        raise
+
+
+def _settle(future, value):
+    if future.done():
+        return
+    if isinstance(value, Exception):
+        future.set_exception(value)
+    else:
+        future.set_result(value)
+
 
 class Finalize(ThreadRef.Finalize):
-    """A finalizer for the thread that created it. See ThreadRef.Finalize.new."""
+    """A finalizer for the thread that created it; see ThreadRef.Finalize.new.
+    ``ThreadRef.Finalize(func, *user_data)`` or ``ThreadRef.Finalize.new(func,
+    *user_data)``: ``func(*user_data)`` runs once."""
 
-    def __init__(self, **kwargs):
-        _watch_current_thread()
-        super(Finalize, self).__init__(**kwargs)
+    def __new__(cls, func=None, *user_data, **kwargs):
+        if kwargs:
+            raise TypeError('ThreadRef.Finalize takes a function and user data, not properties')
+        return cls.new(func, *user_data)
+
+    def __init__(self, *args, **kwargs):
+        pass   # made by __new__
 
     @classmethod
-    def new(cls, func, user_data=None):
-        _watch_current_thread()
-        return super(Finalize, cls).new(func, user_data)
+    def new(cls, func=None, *user_data):
+        if func is None or not callable(func):
+            raise TypeError('ThreadRef.Finalize needs a function to run, got %r' % (func,))
+        if _exit_state != 2:
+            _current_lifetime()   # so that a Python thread's lifetime ends with its run()
+        self = ThreadRef.Finalize.new(_guarded(func, user_data, 0), None)
+        if _exit_state == 2:
+            # After our atexit handler: a callback PyGObject keeps would be
+            # released after Python is gone. Refused, and released now.
+            ThreadRef.Finalize.detach(self)
+            _refused('a ThreadRef.Finalize')
+        else:
+            _end_if_finished()
+        return self
+
+    @property
+    def alive(self):
+        return self.is_alive()
+
+    @property
+    def atexit(self):
+        return self.get_atexit()
+
+    @atexit.setter
+    def atexit(self, value):
+        self.set_atexit(bool(value))
 
 
 Finalize = override(Finalize)
@@ -105,7 +717,14 @@ __all__.append('Finalize')
 
 
 def _run_at_python_exit():
-    ThreadRef.run_atexit()
+    """Python's atexit: what C would run after Python is gone runs now."""
+    global _exit_state
+    _exit_state = 1
+    try:
+        ThreadRef.run_atexit()
+    finally:
+        _dispatcher.close()
+        _exit_state = 2
 
 
-atexit.register(_run_at_python_exit)
+_atexit.register(_run_at_python_exit)

@@ -1,0 +1,598 @@
+# test_package_api.py: the threadref package's API on ThreadRef (issue 10),
+# and the kinds of fault that the handed inputs stand for
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Run like test_threadref.py (an interpreter with PyGObject, inside
+`meson devenv`, or through `meson test`)."""
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import unittest
+import weakref
+
+import gi
+
+gi.require_version('ThreadRef', '1.0')
+from gi.repository import GObject, ThreadRef  # noqa: E402
+
+
+def run_thread(target, *args, name=None):
+    thread = threading.Thread(target=target, args=args, name=name)
+    thread.start()
+    thread.join()
+    return thread
+
+
+def run_script(body, timeout=60):
+    """Runs body in a fresh interpreter: (status, stdout, stderr)."""
+    script = textwrap.dedent('''
+        import sys, threading, gi
+        gi.require_version('ThreadRef', '1.0')
+        from gi.repository import ThreadRef
+    ''') + textwrap.dedent(body)
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True,
+                          text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+class Unraisable(object):
+    """Collects what reaches sys.unraisablehook."""
+
+    def __enter__(self):
+        self.seen = []
+        self.old = sys.unraisablehook
+        sys.unraisablehook = self.seen.append
+        return self
+
+    def __exit__(self, *exc):
+        sys.unraisablehook = self.old
+
+
+class RefTest(unittest.TestCase):
+    """ThreadRef.ref behaves as threadref.ref (a weakref.ref to the thread)."""
+
+    def test_is_a_weakref(self):
+        r = ThreadRef.ref()
+        self.assertIsInstance(r, weakref.ref)
+        self.assertIs(r(), threading.current_thread())
+        self.assertIsNone(r.__callback__)
+
+    def test_call_gives_thread_then_none(self):
+        box = []
+
+        def work():
+            box.append(ThreadRef.ref())
+            box.append(box[0]())
+
+        thread = run_thread(work)
+        self.assertIs(box[1], thread)
+        self.assertIsNone(box[0]())
+
+    def test_callback_once_on_ending_thread_with_the_ref(self):
+        seen = []
+        keep = []
+
+        def callback(r):
+            seen.append((r, r(), threading.current_thread().name))
+
+        def work():
+            keep.append(ThreadRef.ref(callback))
+
+        run_thread(work, name='ending')
+        self.assertEqual(seen, [(keep[0], None, 'ending')])
+
+    def test_dropped_ref_never_calls_back(self):
+        seen = []
+
+        def work():
+            r = ThreadRef.ref(seen.append)
+            del r
+            gc.collect()
+
+        run_thread(work)
+        self.assertEqual(seen, [])
+
+    def test_weak_cycle_through_callback_is_collected(self):
+        """An object holding a ref whose callback is its own method is
+        collected like any cycle; the GObject class too."""
+        collected = []
+
+        class Holder(object):
+            def __init__(self, kind):
+                if kind == 'ref':
+                    self.r = ThreadRef.ref(self.gone)
+                else:
+                    self.r = ThreadRef.Ref.new(self.gone)
+
+            def gone(self, *args):
+                pass
+
+        for kind in ('ref', 'Ref'):
+            holder = Holder(kind)
+            weakref.finalize(holder, collected.append, kind)
+            del holder
+            gc.collect()
+        self.assertEqual(collected, ['ref', 'Ref'])
+
+    def test_equality_and_hash_follow_the_thread(self):
+        a, b = ThreadRef.ref(), ThreadRef.ref(print)
+        self.assertEqual(a, b)
+        self.assertEqual(hash(a), hash(b))
+        box = []
+        run_thread(lambda: box.append(ThreadRef.ref()))
+        self.assertNotEqual(a, box[0])
+        other = []
+        run_thread(lambda: other.append(ThreadRef.ref()))
+        # Both dead: equal only to themselves.
+        self.assertNotEqual(box[0], other[0])
+        self.assertEqual(box[0], box[0])
+
+    def test_repr(self):
+        box = []
+        r = ThreadRef.ref()
+        self.assertIn(repr(threading.current_thread()), repr(r))
+        run_thread(lambda: box.append(ThreadRef.ref()))
+        self.assertTrue(repr(box[0]).endswith(' dead>'), repr(box[0]))
+
+    def test_dead_inside_its_own_callbacks(self):
+        seen = []
+        keep = []
+
+        def work():
+            keep.append(ThreadRef.ref())
+            ThreadRef.finalize(lambda: seen.append(keep[0]()))
+
+        run_thread(work)
+        self.assertEqual(seen, [None])
+
+
+class FinalizeTest(unittest.TestCase):
+    """ThreadRef.finalize behaves as threadref.finalize, that is as
+    weakref.finalize pointed at the thread (cases of CPython's
+    FinalizeTestCase that apply to threads, written anew)."""
+
+    def test_is_a_weakref_finalize(self):
+        f = ThreadRef.finalize(print)
+        self.assertIsInstance(f, weakref.finalize)
+        f.detach()
+
+    def test_args_and_kwargs(self):
+        seen = []
+
+        def func(*args, **kwargs):
+            seen.append((args, kwargs))
+
+        run_thread(lambda: ThreadRef.finalize(func, 1, 2, key='v'))
+        self.assertEqual(seen, [((1, 2), {'key': 'v'})])
+
+    def test_func_is_positional_only(self):
+        seen = []
+        f = ThreadRef.finalize(lambda **kw: seen.append(kw), func='x', self='y')
+        f()
+        self.assertEqual(seen, [{'func': 'x', 'self': 'y'}])
+
+    def test_call_returns_result_once(self):
+        f = ThreadRef.finalize(lambda a, b: a + b, 2, b=3)
+        self.assertTrue(f.alive)
+        self.assertEqual(f(), 5)
+        self.assertFalse(f.alive)
+        self.assertIsNone(f())
+
+    def test_detach_and_peek(self):
+        def func():
+            pass
+
+        f = ThreadRef.finalize(func, 1, k=2)
+        me = threading.current_thread()
+        self.assertEqual(f.peek(), (me, func, (1,), {'k': 2}))
+        self.assertEqual(f.detach(), (me, func, (1,), {'k': 2}))
+        self.assertIsNone(f.detach())
+        self.assertIsNone(f.peek())
+        self.assertFalse(f.alive)
+        self.assertIsNone(f())
+
+    def test_keeps_itself_alive_and_runs_on_ending_thread(self):
+        seen = []
+
+        def work():
+            ThreadRef.finalize(lambda: seen.append(threading.current_thread().name))
+            gc.collect()
+
+        run_thread(work, name='t1')
+        self.assertEqual(seen, ['t1'])
+
+    def test_newest_first_with_refs_and_c_registrations(self):
+        seen = []
+        keep = []
+
+        def work():
+            ThreadRef.finalize(seen.append, 'py-f0')
+            ThreadRef.Finalize.new(seen.append, 'gobject-f1')
+            keep.append(ThreadRef.ref(lambda r: seen.append('py-r2')))
+            ThreadRef.finalize(seen.append, 'py-f3')
+            keep.append(ThreadRef.Ref.new(lambda r: seen.append('gobject-r4')))
+            ThreadRef.finalize(seen.append, 'py-f5')
+
+        run_thread(work)
+        self.assertEqual(seen, ['py-f5', 'gobject-r4', 'py-f3', 'py-r2', 'gobject-f1', 'py-f0'])
+
+    def test_released_after_firing(self):
+        """func and its arguments are let go of once it ran."""
+        class Arg(object):
+            pass
+
+        box = []
+
+        def work():
+            arg = Arg()
+            box.append(weakref.ref(arg))
+            box.append(ThreadRef.finalize(lambda a: None, arg))
+
+        run_thread(work)
+        gc.collect()
+        self.assertIsNone(box[0]())
+        self.assertFalse(box[1].alive)
+
+    def test_registered_while_ending_still_runs(self):
+        seen = []
+
+        def later():
+            seen.append('nested')
+
+        def first():
+            seen.append('first')
+            ThreadRef.finalize(later)
+
+        run_thread(lambda: ThreadRef.finalize(first))
+        self.assertEqual(seen, ['first', 'nested'])
+
+    def test_error_reported_and_others_run(self):
+        seen = []
+
+        def boom():
+            raise ValueError('boom')
+
+        def work():
+            ThreadRef.finalize(seen.append, 'older')
+            ThreadRef.finalize(boom)
+            ThreadRef.finalize(seen.append, 'newer')
+
+        with Unraisable() as hook:
+            run_thread(work)
+        self.assertEqual(seen, ['newer', 'older'])
+        self.assertEqual(len(hook.seen), 1)
+        self.assertIsInstance(hook.seen[0].exc_value, ValueError)
+
+    def test_systemexit_and_keyboardinterrupt_in_callbacks_are_reported(self):
+        """No exception a callback raises ends or hangs the process from a
+        worker: every kind of callback, every kind of exception."""
+        seen = []
+
+        def raise_(exc):
+            raise exc
+
+        def work():
+            ThreadRef.finalize(seen.append, 'older')
+            for exc in (SystemExit(3), KeyboardInterrupt()):
+                ThreadRef.finalize(raise_, exc)
+                ThreadRef.Finalize.new(raise_, exc)
+                keep.append(ThreadRef.ref(lambda r, exc=exc: raise_(exc)))
+                keep.append(ThreadRef.Ref.new(lambda r, exc=exc: raise_(exc)))
+
+        keep = []
+        with Unraisable() as hook:
+            run_thread(work)
+        self.assertEqual(seen, ['older'])
+        self.assertEqual(sorted(type(h.exc_value).__name__ for h in hook.seen),
+                         ['KeyboardInterrupt'] * 4 + ['SystemExit'] * 4)
+
+    def test_atexit_is_settable(self):
+        f = ThreadRef.finalize(print)
+        self.assertTrue(f.atexit)
+        f.atexit = False
+        self.assertFalse(f.atexit)
+        f.detach()
+
+    def test_repr(self):
+        f = ThreadRef.finalize(print)
+        self.assertIn(repr(threading.current_thread()), repr(f))
+        f.detach()
+        self.assertTrue(repr(f).endswith(' dead>'))
+
+
+class TeardownTest(unittest.TestCase):
+    """Callbacks of a Python thread run while the thread is still itself,
+    and leave nothing behind (kind of a_teardown_context.py)."""
+
+    def test_callbacks_see_the_thread_as_it_was(self):
+        tls = threading.local()
+        seen = []
+        live = []
+
+        class Buf(object):
+            def __init__(self):
+                live.append(1)
+
+            def __del__(self):
+                live.pop()
+
+        def cleanup(*args):
+            seen.append((threading.current_thread().name, getattr(tls, 'conn', None)))
+            tls.scratch = Buf()
+
+        def work():
+            tls.conn = 'conn-1'
+            ThreadRef.finalize(cleanup)
+            ThreadRef.Finalize.new(cleanup)
+            work_refs.append(ThreadRef.ref(cleanup))
+            work_refs.append(ThreadRef.Ref.new(cleanup))
+
+        work_refs = []
+        before = threading.active_count()
+        for i in range(50):
+            run_thread(work, name='worker-%d' % i)
+        gc.collect()
+        self.assertEqual(len(seen), 200)
+        for i in range(50):
+            self.assertEqual(seen[4 * i:4 * i + 4], [('worker-%d' % i, 'conn-1')] * 4)
+        self.assertEqual(live, [])
+        self.assertEqual(threading.active_count(), before)
+
+    def test_registration_during_python_teardown_runs_before_join(self):
+        """A threading.local value's __del__ registers while Python releases
+        the thread's state: join() still means done."""
+        for _ in range(100):
+            seen = []
+
+            class Late(object):
+                def __del__(self):
+                    ThreadRef.finalize(seen.append, 'late')
+                    ThreadRef.Finalize.new(seen.append, 'late-gobject')
+
+            tls = threading.local()
+
+            def work():
+                ThreadRef.finalize(seen.append, 'normal')
+                tls.late = Late()
+
+            run_thread(work)
+            self.assertEqual(sorted(seen), ['late', 'late-gobject', 'normal'])
+
+    def test_other_threads_teardown_ends_only_its_own_lifetime(self):
+        """Clearing a thread-local of a thread that has gone, on another
+        thread, does not end that other thread's lifetime."""
+        mine = ThreadRef.ref()
+        run_thread(lambda: ThreadRef.finalize(print, end=''))
+        gc.collect()
+        self.assertIs(mine(), threading.current_thread())
+
+
+class GObjectClassTest(unittest.TestCase):
+    """ThreadRef.Ref and ThreadRef.Finalize the PyGObject way."""
+
+    def test_new_with_any_number_of_user_data(self):
+        seen = []
+
+        def work():
+            ThreadRef.Finalize.new(lambda *a: seen.append(('f', a)))
+            ThreadRef.Finalize.new(lambda *a: seen.append(('f', a)), 1)
+            ThreadRef.Finalize.new(lambda *a: seen.append(('f', a)), 1, 2)
+            ThreadRef.Finalize(lambda *a: seen.append(('F', a)), 3, 4)
+            keep.append(ThreadRef.Ref.new(lambda r, *a: seen.append(('r', a))))
+            keep.append(ThreadRef.Ref.new(lambda r, *a: seen.append(('r', a)), 5, 6))
+            keep.append(ThreadRef.Ref(lambda r, *a: seen.append(('R', a)), 7))
+
+        keep = []
+        run_thread(work)
+        self.assertEqual(seen, [('R', (7,)), ('r', (5, 6)), ('r', ()), ('F', (3, 4)),
+                                ('f', (1, 2)), ('f', (1,)), ('f', ())])
+
+    def test_construction_without_function_is_an_error(self):
+        with self.assertRaises(TypeError):
+            ThreadRef.Finalize()
+        with self.assertRaises(TypeError):
+            ThreadRef.Finalize.new(None)
+        with self.assertRaises(TypeError):
+            ThreadRef.Finalize(atexit=False)
+        # GObject.new() goes straight to g_object_new(): the library refuses
+        # (a critical) and PyGObject raises.
+        script = '''
+            from gi.repository import GObject
+            try:
+                GObject.new(ThreadRef.Finalize)
+            except Exception as e:
+                print(type(e).__name__)
+        '''
+        status, out, err = run_script(script)
+        self.assertEqual((status, out), (0, 'RuntimeError\n'), err)
+        self.assertIn('needs a function', err)
+
+    def test_atexit_and_alive_attributes_are_the_properties(self):
+        f = ThreadRef.Finalize.new(print)
+        self.assertTrue(f.alive and f.atexit)
+        f.atexit = False
+        self.assertFalse(f.props.atexit)
+        self.assertFalse(f.get_atexit())
+        self.assertTrue(f.detach())
+        self.assertFalse(f.alive)
+
+    def test_equal_and_hash_agree(self):
+        a = ThreadRef.Ref.new(None)
+        b = ThreadRef.Ref()
+        self.assertEqual(a, b)
+        self.assertEqual(hash(a), hash(b))
+        self.assertEqual(hash(a), a.hash())
+        box = []
+        run_thread(lambda: box.append(ThreadRef.Ref()))
+        self.assertNotEqual(a, box[0])
+        self.assertEqual(a == box[0], a.equal(box[0]))
+        self.assertEqual(len({a, b, box[0]}), 2)
+
+
+class WaitTest(unittest.TestCase):
+    def test_wait_is_interruptible(self):
+        """Ctrl-C (SIGINT) interrupts ref.wait() on the main thread."""
+        script = '''
+            import os, signal, time
+            started = threading.Event()
+            def work():
+                box.append(ThreadRef.Ref.new())
+                started.set()
+                time.sleep(30)
+            box = []
+            threading.Thread(target=work, daemon=True).start()
+            started.wait()
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+            t0 = time.monotonic()
+            try:
+                box[0].wait(-1)
+                print('returned')
+            except KeyboardInterrupt:
+                print('interrupted', time.monotonic() - t0 < 5)
+        '''
+        status, out, err = run_script(script, timeout=30)
+        self.assertEqual(out, 'interrupted True\n', err)
+
+    def test_wait_timeout(self):
+        box = []
+        go = threading.Event()
+
+        def work():
+            box.append(ThreadRef.Ref.new())
+            go.wait()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        while not box:
+            time.sleep(0.01)
+        self.assertFalse(box[0].wait(20000))
+        go.set()
+        self.assertTrue(box[0].wait())
+        thread.join()
+
+    def test_await_with_plain_asyncio_run(self):
+        import asyncio
+        box = []
+        go = threading.Event()
+
+        def work():
+            box.append(ThreadRef.Ref.new())
+            ThreadRef.finalize(time.sleep, 0.05)
+            go.wait()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        while not box:
+            time.sleep(0.01)
+
+        async def main():
+            waiting = asyncio.ensure_future(box[0].wait_async())
+            await asyncio.sleep(0.05)
+            self.assertFalse(waiting.done())
+            go.set()
+            return await asyncio.wait_for(waiting, 10)
+
+        self.assertIs(asyncio.run(main()), True)
+        self.assertFalse(thread.is_alive() and box[0].is_alive())
+        thread.join()
+
+    def test_await_cancelled(self):
+        import asyncio
+        box = []
+        go = threading.Event()
+
+        def work():
+            box.append(ThreadRef.Ref.new())
+            go.wait()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        while not box:
+            time.sleep(0.01)
+
+        async def main():
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(box[0].wait_async(), 0.1)
+
+        asyncio.run(main())
+        go.set()
+        thread.join()
+
+
+class ExitTest(unittest.TestCase):
+    def test_weakref_finalize_rules_at_exit(self):
+        """At exit: atexit=True finalizers of every thread run newest first,
+        atexit=False ones do not (also on the main thread), the main
+        thread's refs call back, an error is reported and the rest run."""
+        status, out, err = run_script('''
+            import time
+            def say(what):
+                print(what, threading.current_thread().name, flush=True)
+            started = threading.Event()
+            def daemon():
+                ThreadRef.finalize(say, 'daemon-1')
+                ThreadRef.finalize(say, 'daemon-quiet').atexit = False
+                global daemon_ref
+                daemon_ref = ThreadRef.ref(lambda r: say('daemon-ref'))
+                started.set()
+                time.sleep(3600)
+            threading.Thread(target=daemon, daemon=True, name='d').start()
+            started.wait()
+            ThreadRef.finalize(say, 'main-1')
+            ThreadRef.finalize(say, 'main-quiet').atexit = False
+            main_ref = ThreadRef.ref(lambda r: say('main-ref'))
+            ThreadRef.finalize(lambda: 1 / 0)
+            ThreadRef.finalize(say, 'main-2')
+        ''')
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.split('\n'), ['main-2 MainThread', 'main-ref MainThread',
+                                           'main-1 MainThread', 'daemon-1 MainThread', ''])
+        self.assertIn('ZeroDivisionError', err)
+
+    def test_late_registration_at_exit(self):
+        """Kind of f1_late_atexit.py: what registers after the override's exit
+        handler (an older atexit handler, any API) is refused at once with a
+        warning; nothing crashes."""
+        # A handler registered before gi.repository.ThreadRef was imported
+        # runs after the override's.
+        proc = subprocess.run([sys.executable, '-c', textwrap.dedent('''
+            import atexit
+            def late():
+                from gi.repository import ThreadRef
+                ThreadRef.Finalize.new(print, 'late Finalize ran')
+                ThreadRef.finalize(print, 'late finalize ran')
+                r = ThreadRef.Ref.new(lambda r: print('late Ref ran'))
+                q = ThreadRef.ref(lambda r: print('late ref ran'))
+                print('late registered', flush=True)
+            atexit.register(late)
+            import gi
+            gi.require_version('ThreadRef', '1.0')
+            from gi.repository import ThreadRef
+            ThreadRef.Finalize.new(print, 'normal ran')
+        ''')], capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, 'normal ran\nlate registered\n')
+        self.assertEqual(proc.stderr.count('RuntimeWarning'), 4, proc.stderr)
+
+    def test_sys_exit_in_worker_callback(self):
+        """Kind of c_sysexit.py: never a hang, never a silent exit."""
+        status, out, err = run_script('''
+            def work():
+                ThreadRef.Finalize.new(lambda: print('older finalizer', flush=True))
+                ThreadRef.Finalize.new(sys.exit, 3)
+                ThreadRef.finalize(sys.exit, 4)
+            t = threading.Thread(target=work); t.start(); t.join()
+            print('main continues after join', flush=True)
+        ''', timeout=30)
+        self.assertEqual((status, out), (0, 'older finalizer\nmain continues after join\n'), err)
+        self.assertEqual(err.count('SystemExit'), 2, err)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
