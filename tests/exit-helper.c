@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <threadref.h>
@@ -390,6 +391,178 @@ exit_hung (int sig)
   _exit (3);
 }
 
+/* pass-joins-worker: a finalizer that the pass runs (for thread C) stops
+ * worker W and joins it, a common shutdown: W's own finalizer, which the
+ * pass had claimed, runs on W as it ends, before the join returns. */
+static gboolean stop_worker;   /* under lock */
+static GThread *stoppable;
+
+static G_NORETURN void
+block_until_stopped (void)
+{
+  g_mutex_lock (&lock);
+  while (!stop_worker)
+    g_cond_wait (&cond, &lock);
+  g_mutex_unlock (&lock);
+  g_thread_exit (NULL);
+  g_assert_not_reached ();
+}
+
+static gpointer
+stoppable_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  fin ("w-own", TRUE);
+  set_step (1);
+  block_until_stopped ();
+}
+
+static void
+stop_and_join (gpointer data)
+{
+  g_mutex_lock (&lock);
+  stop_worker = TRUE;
+  g_cond_broadcast (&cond);
+  g_mutex_unlock (&lock);
+  g_thread_join (stoppable);
+  printf ("joined@%s\n", thread_name ());
+}
+
+static gpointer
+controller (gpointer data)
+{
+  worker2_thread = pthread_self ();
+  g_object_unref (threadref_finalize_new (stop_and_join, NULL, NULL));
+  set_step (2);
+  block_forever ();
+}
+
+/* exit-in-ending-callback: exit() from a callback that runs because its
+ * thread ends (a worker returns, or main returns): the rest of that end
+ * runs at the start of exit(), before an atexit() handler installed after
+ * threadref's first use. */
+static gboolean ending_library_up;
+
+static void
+ending_library_cleanup (void)
+{
+  ending_library_up = FALSE;
+  printf ("library-cleanup@%s\n", thread_name ());
+}
+
+static void
+uses_library (gpointer data)
+{
+  printf ("%s@%s\n", ending_library_up ? "library-up" : "library-gone", thread_name ());
+}
+
+static void
+calls_exit (gpointer data)
+{
+  printf ("calls-exit@%s\n", thread_name ());
+  exit (0);
+}
+
+static void
+register_uses_then_exit (void)
+{
+  g_object_unref (threadref_finalize_new (uses_library, NULL, NULL));
+  g_object_unref (threadref_finalize_new (calls_exit, NULL, NULL));
+}
+
+static gpointer
+returning_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  register_uses_then_exit ();
+  return NULL;
+}
+
+/* fork-in-pass: a finalizer that the pass runs forks; the child returns
+ * from it and its pass goes on, but what it had claimed of threads that do
+ * not exist in the child never runs there. */
+static void
+fork_and_wait (gpointer data)
+{
+  pid_t pid = fork ();
+
+  if (pid == 0)
+    {
+      printf ("child-back@%s\n", thread_name ());
+      return;
+    }
+  waitpid (pid, NULL, 0);
+  printf ("child-exited@%s\n", thread_name ());
+}
+
+static gpointer
+forking_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  fin ("w-old", TRUE);
+  g_object_unref (threadref_finalize_new (fork_and_wait, NULL, NULL));
+  set_step (1);
+  block_forever ();
+}
+
+/* wait-while-ending-at-exit: thread M waits for W, which is in the middle
+ * of ending (in a slow callback) when the process exits. The pass claims
+ * W's older finalizer, but first runs a newer one of thread X that lets W
+ * go on and joins M: W takes its finalizer back and runs it, and M's wait
+ * returns only once it has. */
+static gint older_ran;   /* atomic */
+static ThreadRefRef *ending_ref;
+static GThread *waiter;
+
+static void
+mark_older_ran (gpointer data)
+{
+  print_label (data);
+  g_atomic_int_set (&older_ran, 1);
+}
+
+static void
+slow_until_released (gpointer data)
+{
+  print_label (data);
+  set_step (1);
+  wait_for_step (2);
+}
+
+static gpointer
+ending_slowly (gpointer data)
+{
+  worker_thread = pthread_self ();
+  ending_ref = threadref_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (mark_older_ran, "w-older", NULL));
+  g_object_unref (threadref_finalize_new (slow_until_released, "slow", NULL));
+  return NULL;
+}
+
+static gpointer
+waiting_thread (gpointer data)
+{
+  g_assert_true (threadref_ref_wait (ending_ref, -1));
+  printf ("wait-returned-%s\n", g_atomic_int_get (&older_ran) ? "older-ran" : "older-pending");
+  return NULL;
+}
+
+static void
+release_and_join_waiter (gpointer data)
+{
+  set_step (2);
+  g_thread_join (waiter);
+}
+
+static gpointer
+releasing_thread (gpointer data)
+{
+  worker2_thread = pthread_self ();
+  g_object_unref (threadref_finalize_new (release_and_join_waiter, NULL, NULL));
+  set_step (3);
+  block_forever ();
+}
+
 /* library-atexit: a library whose own atexit() cleanup is installed after
  * threadref's first use (OpenSSL's, for instance). */
 static gboolean library_up;
@@ -565,6 +738,43 @@ main (int   argc,
       g_thread_unref (g_thread_new ("W", forever_worker, NULL));
       wait_for_step (1);
       alarm (120);
+      return 0;
+    }
+  else if (strcmp (scenario, "pass-joins-worker") == 0)
+    {
+      stoppable = g_thread_new ("W", stoppable_worker, NULL);
+      wait_for_step (1);
+      g_thread_unref (g_thread_new ("C", controller, NULL));
+      wait_for_step (2);
+      return 0;
+    }
+  else if (strcmp (scenario, "exit-in-ending-worker-callback") == 0 ||
+           strcmp (scenario, "exit-in-ending-main-callback") == 0)
+    {
+      g_object_unref (threadref_ref_new (NULL, NULL, NULL));   /* first use */
+      ending_library_up = TRUE;
+      atexit (ending_library_cleanup);
+      if (strcmp (scenario, "exit-in-ending-worker-callback") == 0)
+        {
+          g_thread_join (g_thread_new ("W", returning_worker, NULL));
+          g_assert_not_reached ();
+        }
+      register_uses_then_exit ();
+      return 0;
+    }
+  else if (strcmp (scenario, "fork-in-pass") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", forking_worker, NULL));
+      wait_for_step (1);
+      return 0;
+    }
+  else if (strcmp (scenario, "wait-while-ending-at-exit") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", ending_slowly, NULL));
+      wait_for_step (1);
+      waiter = g_thread_new ("M", waiting_thread, NULL);
+      g_thread_unref (g_thread_new ("X", releasing_thread, NULL));
+      wait_for_step (3);
       return 0;
     }
   else if (strcmp (scenario, "library-atexit") == 0)

@@ -218,6 +218,47 @@ test_exit_pass_reregisters (void)
 }
 
 static void
+test_exit_pass_joins_worker (void)
+{
+  g_test_summary ("A finalizer run by the exit pass stops a worker and joins "
+                  "it: the worker's own finalizer, claimed by the pass, runs "
+                  "on the worker as it ends, before the join returns");
+  run_helper ("pass-joins-worker", "w-own@W\njoined@main\n", 0);
+}
+
+static void
+test_exit_in_ending_callback (void)
+{
+  g_test_summary ("exit() from a callback that runs because its thread ends "
+                  "(a worker or main returns): the rest of that end runs at "
+                  "the start of exit(), before an atexit() handler installed "
+                  "after threadref's first use");
+  run_helper ("exit-in-ending-worker-callback",
+              "calls-exit@W\nlibrary-up@W\nlibrary-cleanup@W\n", 0);
+  run_helper ("exit-in-ending-main-callback",
+              "calls-exit@main\nlibrary-up@main\nlibrary-cleanup@main\n", 0);
+}
+
+static void
+test_exit_fork_in_pass (void)
+{
+  g_test_summary ("fork() from a finalizer that the exit pass runs: the child "
+                  "goes on with its pass but never runs what the pass held of "
+                  "threads that do not exist in it");
+  run_helper ("fork-in-pass", "child-back@main\nchild-exited@main\nw-old@main\n", 0);
+}
+
+static void
+test_exit_wait_while_ending (void)
+{
+  g_test_summary ("A wait for a thread that is in the middle of ending when "
+                  "the process exits returns only after its older finalizer "
+                  "has run, though the pass had claimed it: the thread takes it "
+                  "back and runs it");
+  run_helper ("wait-while-ending-at-exit", "slow@W\nw-older@W\nwait-returned-older-ran\n", 0);
+}
+
+static void
 test_exit_before_library_atexit (void)
 {
   g_test_summary ("The exiting thread's finalizers run at the start of exit(), "
@@ -263,6 +304,10 @@ main (int   argc,
   g_test_add_func ("/threadref/exit/busy", test_exit_busy);
   g_test_add_func ("/threadref/exit/pass-reregisters", test_exit_pass_reregisters);
   g_test_add_func ("/threadref/exit/before-library-atexit", test_exit_before_library_atexit);
+  g_test_add_func ("/threadref/exit/pass-joins-worker", test_exit_pass_joins_worker);
+  g_test_add_func ("/threadref/exit/exit-in-ending-callback", test_exit_in_ending_callback);
+  g_test_add_func ("/threadref/exit/fork-in-pass", test_exit_fork_in_pass);
+  g_test_add_func ("/threadref/exit/wait-while-ending", test_exit_wait_while_ending);
   g_test_add_func ("/threadref/exit/dropped-lifetime", test_exit_dropped_lifetime);
 
   return g_test_run ();

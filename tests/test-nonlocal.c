@@ -335,8 +335,98 @@ test_nonlocal_runaway (void)
 
   g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
-  g_test_trap_assert_stderr ("*\"runaway-worker\"*kept registering while it ended*");
+  g_test_trap_assert_stderr ("*\"runaway-worker\"*kept receiving registrations while it ended*");
   g_test_trap_assert_stdout ("ran 1000001\n");
+}
+
+/* The same bound, reached by another thread's watches of an ending
+ * lifetime. */
+typedef struct {
+  ThreadRefRef *ref;
+  guint         ran;
+  gint          stage;   /* 1: the victim is ending; 2: the feeder is done */
+  GMutex        mutex;
+  GCond         cond;
+} Flood;
+
+static void
+count_flood (gpointer p)
+{
+  ((Flood *) p)->ran++;
+}
+
+static void
+hold_the_end (gpointer p)
+{
+  Flood *f = p;
+
+  g_mutex_lock (&f->mutex);
+  f->stage = 1;
+  g_cond_broadcast (&f->cond);
+  while (f->stage < 2)
+    g_cond_wait (&f->cond, &f->mutex);
+  g_mutex_unlock (&f->mutex);
+}
+
+static gpointer
+flooded_victim (gpointer p)
+{
+  Flood *f = p;
+
+  f->ref = threadref_ref_new (NULL, NULL, NULL);
+  g_object_unref (threadref_finalize_new (hold_the_end, f, NULL));
+  return NULL;
+}
+
+static void
+test_nonlocal_runaway_from_outside (void)
+{
+  g_test_summary ("Watches from another thread that keep coming while a thread "
+                  "ends: past the bound the thread takes no more, and the "
+                  "warning names that thread without blaming its callbacks");
+
+  if (test_tool () == TEST_TOOL_VALGRIND)
+    {
+      g_test_skip ("a million registrations take too long under valgrind");
+      return;
+    }
+
+  if (g_test_subprocess ())
+    {
+      Flood f = { 0 };
+      GThread *victim;
+      guint attached = 0;
+      ThreadRefFinalize *fin;
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_mutex_init (&f.mutex);
+      g_cond_init (&f.cond);
+      victim = g_thread_new ("victim", flooded_victim, &f);
+      g_mutex_lock (&f.mutex);
+      while (f.stage < 1)
+        g_cond_wait (&f.cond, &f.mutex);
+      g_mutex_unlock (&f.mutex);
+
+      while ((fin = threadref_ref_watch_finalize (f.ref, count_flood, &f, NULL)) != NULL)
+        {
+          g_object_unref (fin);
+          attached++;
+        }
+
+      g_mutex_lock (&f.mutex);
+      f.stage = 2;
+      g_cond_broadcast (&f.cond);
+      g_mutex_unlock (&f.mutex);
+      g_thread_join (victim);
+      g_print ("attached %u ran %u\n", attached, f.ran);
+      g_object_unref (f.ref);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*thread \"victim\" (*) kept receiving registrations while it ended*");
+  g_test_trap_assert_stdout ("attached 1000000 ran 1000000\n");
 }
 
 int
@@ -354,6 +444,7 @@ main (int   argc,
   g_test_add_func ("/threadref/nonlocal/cancel-in-callback", test_nonlocal_cancel_in_callback);
   g_test_add_func ("/threadref/nonlocal/deep-end-lifetime", test_nonlocal_deep_end_lifetime);
   g_test_add_func ("/threadref/nonlocal/runaway", test_nonlocal_runaway);
+  g_test_add_func ("/threadref/nonlocal/runaway-from-outside", test_nonlocal_runaway_from_outside);
 
   return g_test_run ();
 }

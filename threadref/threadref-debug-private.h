@@ -12,6 +12,8 @@
 
 #pragma once
 
+#include <sys/types.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -23,5 +25,11 @@ gboolean    threadref_debug_enabled (void);
  * g_thread_new()'s name), or "(unnamed)", into buf of size bytes. */
 const char *threadref_thread_name   (char  *buf,
                                      gsize  size);
+
+/* The same for another thread of the process, by its kernel id; for
+ * warnings, not for hot paths (it reads /proc). */
+const char *threadref_thread_name_of (pid_t  tid,
+                                      char  *buf,
+                                      gsize  size);
 
 G_END_DECLS

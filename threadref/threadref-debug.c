@@ -38,6 +38,22 @@ threadref_debug_enabled (void)
 }
 
 const char *
+threadref_thread_name_of (pid_t  tid,
+                          char  *buf,
+                          gsize  size)
+{
+  char path[64];
+  g_autofree char *comm = NULL;
+
+  g_snprintf (path, sizeof path, "/proc/self/task/%d/comm", (int) tid);
+  if (g_file_get_contents (path, &comm, NULL, NULL) && comm[0] != '\0')
+    g_strlcpy (buf, g_strchomp (comm), size);
+  else
+    g_strlcpy (buf, "(unnamed)", size);
+  return buf;
+}
+
+const char *
 threadref_thread_name (char   *buf,
                        gsize  size)
 {

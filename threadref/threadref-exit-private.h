@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include <glib.h>
+#include "threadref-sentinel-private.h"
 
 G_BEGIN_DECLS
 
@@ -32,6 +32,14 @@ void     threadref_exit_run_pass         (void);
  * if threadref_exit_note_pass_attach() says so (FALSE past a bound). */
 gboolean threadref_exit_in_pass          (void);
 gboolean threadref_exit_note_pass_attach (void);
+
+/* lifetime's own thread is ending it: takes back what the pass claimed of
+ * it and has not run yet (threadref_sentinel_finish_end() says when). */
+void     threadref_exit_take_back        (ThreadRefSentinel *lifetime);
+
+/* In a child of fork(): what the pass had claimed belongs to threads that
+ * are not there; it never runs. Every lock is held (threadref-fork.c). */
+void     threadref_exit_fork_child       (void);
 
 /* Called when the calling thread starts a new lifetime. Returns TRUE if the
  * lifetime must end right after its first registration, because exit() has

@@ -18,7 +18,17 @@
  * it last forever. A callback may call exit() again: glibc then runs the
  * handlers that are still registered, so the handler puts itself back
  * before it runs anything, and the nested pass continues where this one
- * stopped (the claimed nodes wait in a per-thread list).
+ * stopped (the claimed nodes wait in the pending list).
+ *
+ * Threads go on running meanwhile, and may end: one of the pass's own
+ * callbacks may stop a worker and join it. A thread that ends takes back
+ * what the pass claimed of its lifetime and has not run yet, and runs it
+ * itself, so that its end (and a join, a wait) still means that its
+ * callbacks have run. A thread that was in the middle of ending when the
+ * pass began may be running one of its finalizers right then (or about to,
+ * having taken it): the pass leaves that one to it and does not wait, as
+ * exit() waits for no thread — a callback that never returns must not keep
+ * the process from ending. docs/exit-and-main-thread.md says so.
  */
 
 #include "config.h"
@@ -27,6 +37,7 @@
 
 #include "threadref-debug-private.h"
 #include "threadref-exit-private.h"
+#include "threadref-registry-private.h"
 #include "threadref-sentinel-private.h"
 
 /* How many nodes the exit pass's callbacks may attach to other threads'
@@ -38,7 +49,10 @@ static const ThreadRefExitThreadHooks *thread_hooks;
 /* All per thread: exit() may be called from any thread. */
 static __thread guint pass_depth;          /* > 0 while this thread runs a pass */
 static __thread guint64 pass_stamp_limit;  /* the snapshot of the outermost pass */
-static __thread ThreadRefNode *pass_pending; /* claimed, not yet run; newest first */
+/* Claimed, not yet run; newest first. Under the registry lock, since the
+ * threads whose nodes they are may take them back (and the fork handlers
+ * take that lock). */
+static ThreadRefNode *pass_pending;
 static __thread guint pass_attaches;       /* EXIT_PASS nodes attached so far */
 static __thread gboolean handler_ran;      /* exit() has started here */
 static __thread guint64 exit_stamp_limit;  /* its snapshot, for every call of the handler */
@@ -66,8 +80,56 @@ take_more (guint64 stamp_limit)
     return;
   while (tail->older != NULL)
     tail = tail->older;
+  threadref_registry_lock ();
   tail->older = pass_pending;
   pass_pending = claimed;
+  threadref_registry_unlock ();
+}
+
+static ThreadRefNode *
+pop_pending (void)
+{
+  ThreadRefNode *node;
+
+  threadref_registry_lock ();
+  node = pass_pending;
+  if (node != NULL)
+    {
+      pass_pending = node->older;
+      node->older = NULL;
+    }
+  threadref_registry_unlock ();
+
+  return node;
+}
+
+void
+threadref_exit_take_back (ThreadRefSentinel *lifetime)
+{
+  ThreadRefNode mine = { 0 };
+  ThreadRefNode *mine_tail = &mine;
+  ThreadRefNode **link = &pass_pending;
+  guint n = 0;
+
+  threadref_registry_lock ();
+  while (*link != NULL)
+    {
+      ThreadRefNode *node = *link;
+
+      if (node->sentinel == lifetime)
+        {
+          *link = node->older;
+          node->older = NULL;
+          mine_tail->older = node;
+          mine_tail = node;
+          n++;
+        }
+      else
+        link = &node->older;
+    }
+  threadref_registry_unlock ();
+
+  threadref_sentinel_give_back_held (lifetime, mine.older, n);
 }
 
 /* stamp_limit: what may run, by creation; a nested pass keeps the outer
@@ -101,16 +163,21 @@ run_pass (gboolean rearm,
   take_more (pass_stamp_limit);
   seen_attaches = pass_attaches;
 
-  while (pass_pending != NULL)
+  for (;;)
     {
-      ThreadRefNode *node = pass_pending;
+      ThreadRefNode *node = pop_pending ();
+      ThreadRefSentinel *lifetime;
 
-      pass_pending = node->older;
-      node->older = NULL;
+      if (node == NULL)
+        break;
+      /* The node may be gone once it has run; its lifetime stays until
+       * pass_done() says it was run. */
+      lifetime = node->sentinel;
       if (rearm)
         arm_handler ();
       n_ran++;
       threadref_node_run (node);
+      threadref_sentinel_pass_done (lifetime, 1);
 
       /* What that callback registered on this thread is newest. */
       thread_hooks->end_lifetimes ();
@@ -125,6 +192,21 @@ run_pass (gboolean rearm,
     g_debug ("process exit on thread “%s”: the pass ran %u finalizers and plain "
              "registrations of other threads", name, n_ran);
   pass_depth--;
+}
+
+void
+threadref_exit_fork_child (void)
+{
+  /* Every pending node is another thread's, which is not in the child. */
+  for (ThreadRefNode *node = pass_pending; node != NULL;)
+    {
+      ThreadRefNode *older = node->older;
+
+      node->older = NULL;
+      threadref_sentinel_pass_drop_locked (node);
+      node = older;
+    }
+  pass_pending = NULL;
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 
+#include "threadref-exit-private.h"
 #include "threadref-fork-private.h"
 #include "threadref-registry-private.h"
 #include "threadref-sentinel-private.h"
@@ -41,6 +42,7 @@ fork_parent (void)
 static void
 fork_child (void)
 {
+  threadref_exit_fork_child ();
   threadref_sentinel_fork_child ();
   threadref_registry_fork_child ();
   threadref_wait_fork_child ();

@@ -160,7 +160,10 @@ threadref_node_get_process_exit (ThreadRefNode *node)
  * throw); a later drain() resumes. */
 void               threadref_sentinel_begin_end     (ThreadRefSentinel *self);
 void               threadref_sentinel_drain         (ThreadRefSentinel *self);
-void               threadref_sentinel_finish_end    (ThreadRefSentinel *self);
+/* FALSE, doing nothing, while the exit pass holds nodes of self that it
+ * has not run: the caller takes them back (threadref_exit_take_back()),
+ * runs them, and calls it again. */
+gboolean           threadref_sentinel_finish_end    (ThreadRefSentinel *self);
 
 /* The clock of creation stamps, for the exit pass's snapshot. */
 guint64            threadref_sentinel_stamp_now      (void);
@@ -171,6 +174,19 @@ guint64            threadref_sentinel_stamp_now      (void);
  * linked through ->older, newest first across threads; run each with
  * threadref_node_run(). Allocates nothing. */
 ThreadRefNode     *threadref_sentinel_claim_for_exit (guint64          stamp_limit);
+/* n nodes of self that claim_for_exit() took have run, or went back to
+ * self's own thread: self may be let go once it has ENDED. */
+void               threadref_sentinel_pass_done      (ThreadRefSentinel *self,
+                                                      guint              n);
+/* In a child of fork(), with every lock held: node, claimed by the exit
+ * pass, will never run. */
+void               threadref_sentinel_pass_drop_locked (ThreadRefNode   *node);
+/* Gives n nodes that the exit pass claimed but has not run back to self,
+ * its own thread ending it: they go LIVE again, as self's oldest, and the
+ * end loop runs them. nodes: linked through ->older, newest first. */
+void               threadref_sentinel_give_back_held (ThreadRefSentinel *self,
+                                                      ThreadRefNode     *nodes,
+                                                      guint              n);
 /* Warns about every lifetime whose thread is gone although the lifetime
  * never ended: glibc dropped it (docs/design.md, late destructor rounds).
  * For process exit, before the pass runs what such lifetimes left. */

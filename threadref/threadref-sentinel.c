@@ -84,6 +84,8 @@ struct _ThreadRefSentinel
   ThreadRefNode         *claimed;        /* atomic: a weak object node being referenced */
   GQueue                 observers;      /* under lock: ThreadRefEndObservers */
 
+  guint                  n_held_by_pass; /* under lock: claimed by the exit pass, not run yet */
+
   gboolean               debug;          /* G_MESSAGES_DEBUG covers us: count what runs */
   guint                  n_ran[3];       /* when debug: refs, finalizers, plain ones run */
 
@@ -203,7 +205,7 @@ sentinel_release (ThreadRefSentinel *self)
 static inline gboolean
 sentinel_unused_locked (ThreadRefSentinel *self)
 {
-  return self->n_holders == 0 &&
+  return self->n_holders == 0 && self->n_held_by_pass == 0 &&
          g_atomic_int_get (&self->state) == SENTINEL_ENDED;
 }
 
@@ -272,13 +274,15 @@ node_claim_locked (ThreadRefSentinel *self,
 static void
 warn_refusing (ThreadRefSentinel *self)
 {
-  char name[32] = "(unnamed)";
+  char name[32];
 
   if (self->owner == thread_serial ())
     threadref_thread_name (name, sizeof name);
-  g_warning ("threadref: the callbacks of thread \"%s\" (%d) kept registering "
-             "while it ended; after %d registrations it takes no more: their "
-             "functions will not run",
+  else
+    threadref_thread_name_of (self->tid, name, sizeof name);
+  /* Its own callbacks, or other threads' watches, may be what registers. */
+  g_warning ("threadref: thread \"%s\" (%d) kept receiving registrations while "
+             "it ended; after %d it takes no more: their functions will not run",
              name, (int) self->tid, THREADREF_SENTINEL_MAX_WHILE_ENDING);
 }
 
@@ -614,7 +618,7 @@ threadref_sentinel_drain (ThreadRefSentinel *self)
     }
 }
 
-void
+gboolean
 threadref_sentinel_finish_end (ThreadRefSentinel *self)
 {
   GQueue observers;
@@ -627,7 +631,16 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
     {
       g_mutex_lock (&self->lock);
       if (self->newest == NULL)
-        break;
+        {
+          /* What the exit pass claimed and has not run yet, the caller
+           * takes back and runs first (threadref-exit.c). */
+          if (self->n_held_by_pass > 0)
+            {
+              g_mutex_unlock (&self->lock);
+              return FALSE;
+            }
+          break;
+        }
       g_mutex_unlock (&self->lock);
       threadref_sentinel_drain (self);
     }
@@ -666,6 +679,8 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
 
   if (unused)
     sentinel_release (self);
+
+  return TRUE;
 }
 
 /* Merges two lists linked through ->older, each newest first by stamp;
@@ -724,6 +739,7 @@ threadref_sentinel_claim_for_exit (guint64 stamp_limit)
                   (node->stamp <= stamp_limit || (state & THREADREF_NODE_EXIT_PASS)))
                 {
                   node_claim_locked (self, node);
+                  self->n_held_by_pass++;
                   tail->older = node;
                   tail = node;
                 }
@@ -737,6 +753,65 @@ threadref_sentinel_claim_for_exit (guint64 stamp_limit)
   threadref_registry_unlock ();
 
   return claimed;
+}
+
+void
+threadref_sentinel_pass_drop_locked (ThreadRefNode *node)
+{
+  ThreadRefSentinel *self = node->sentinel;
+
+  g_assert (self->n_held_by_pass > 0);
+  self->n_held_by_pass--;
+  node_set_state_locked (node, THREADREF_NODE_DONE);
+}
+
+void
+threadref_sentinel_pass_done (ThreadRefSentinel *self,
+                              guint              n)
+{
+  gboolean unused;
+
+  g_mutex_lock (&self->lock);
+  g_assert (self->n_held_by_pass >= n);
+  self->n_held_by_pass -= n;
+  unused = sentinel_unused_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  if (unused)
+    sentinel_release (self);
+}
+
+void
+threadref_sentinel_give_back_held (ThreadRefSentinel *self,
+                                   ThreadRefNode     *nodes,
+                                   guint              n)
+{
+  ThreadRefNode *oldest;
+
+  g_mutex_lock (&self->lock);
+  oldest = self->newest;
+  while (oldest != NULL && oldest->older != NULL)
+    oldest = oldest->older;
+  /* The only move of a node back to LIVE: the pass claimed it but never
+   * ran it. It is older than anything in the list, which holds what was
+   * attached after the pass's snapshot. */
+  while (nodes != NULL)
+    {
+      ThreadRefNode *node = nodes;
+
+      nodes = node->older;
+      node->older = NULL;
+      node->newer = oldest;
+      if (oldest != NULL)
+        oldest->older = node;
+      else
+        self->newest = node;
+      oldest = node;
+      node_set_state_locked (node, THREADREF_NODE_LIVE);
+    }
+  g_assert (self->n_held_by_pass >= n);
+  self->n_held_by_pass -= n;
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -942,6 +1017,10 @@ threadref_sentinel_fork_child (void)
             }
           /* An async wait's GTask cannot be completed here. */
           g_queue_init (&self->observers);
+          /* What an exit pass in progress held of it never runs here
+           * either: threadref_exit_fork_child() dropped it, and the node
+           * the pass runs right now, if any, it gives back with
+           * pass_done(). */
           /* Its GThread is the parent's: the reference is kept, not dropped. */
           self->thread = NULL;
           g_atomic_int_set (&self->state, SENTINEL_ENDED);

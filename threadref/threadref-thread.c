@@ -145,7 +145,13 @@ lifetime_run_end (ThreadRefSentinel *lifetime,
   threadref_sentinel_begin_end (lifetime);
   threadref_sentinel_drain (lifetime);
   if (finish && !frame_exists (lifetime, frame.outer))
-    threadref_sentinel_finish_end (lifetime);
+    while (!threadref_sentinel_finish_end (lifetime))
+      {
+        /* The process is exiting and its pass claimed some of this
+         * lifetime's nodes: this thread runs them, before its end is over. */
+        threadref_exit_take_back (lifetime);
+        threadref_sentinel_drain (lifetime);
+      }
   frame.completed = TRUE;
 }
 
@@ -217,6 +223,17 @@ thread_tls_destroyed (void *unused)
 
   ts->tls_dtor_armed = FALSE;
   ts->tls_dtor_ran = TRUE;
+
+  /* Put back before any callback runs: one that calls exit() makes glibc
+   * run the thread-local destructors again at the start of exit(), before
+   * any atexit() handler, and the rest of this end then runs there, while
+   * libraries that clean up from atexit() are still up. Once this end is
+   * over, glibc calls it once more; there is nothing left then, and it
+   * does not put itself back. */
+  if (exit_has_work () &&
+      __cxa_thread_atexit_impl (thread_tls_destroyed, NULL, &__dso_handle) == 0)
+    ts->tls_dtor_armed = TRUE;
+
   end_all (TRUE);
 
   /* From here on the key's destructor is called from glibc's first round,
