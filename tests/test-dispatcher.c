@@ -162,7 +162,7 @@ short_worker (gpointer data)
 {
   ThreadRefRef **out = data;
 
-  *out = threadref_ref_new (NULL, NULL, NULL);
+  g_atomic_pointer_set (out, threadref_ref_new (NULL, NULL, NULL));
   g_usleep (20000);
   return NULL;
 }

@@ -1,4 +1,5 @@
-/* threadref-lifetime.c: ending the current thread's lifetime on purpose
+/* threadref-lifetime.c: ending the current thread's lifetime on purpose,
+ * and nested lifetimes
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -6,6 +7,7 @@
 #include "config.h"
 
 #include "threadref-lifetime.h"
+#include "threadref-ref-private.h"
 #include "threadref-thread-private.h"
 
 /**
@@ -90,4 +92,106 @@ void
 threadref_run_atexit (void)
 {
   threadref_thread_run_exit_pass ();
+}
+
+/**
+ * threadref_nested_lifetime_begin:
+ *
+ * Opens a nested lifetime on the calling thread, for a job that runs on a
+ * thread it does not own: a worker of GLib's shared `GThreadPool`, a
+ * `GTask` thread, a thread of a language runtime.
+ *
+ * Until [func@ThreadRef.nested_lifetime_end] closes it, everything the
+ * thread registers — refs, finalizers, the plain path, lifetime-local
+ * values ([struct@ThreadRef.Local]) — belongs to the nested lifetime and
+ * ends with it, newest first, on this thread; what was registered before
+ * it opened is untouched and lives on with the worker. Nested lifetimes
+ * nest. Ending the thread, or its whole lifetime with
+ * [func@ThreadRef.end_lifetime], ends the open nested ones first,
+ * innermost first.
+ *
+ * The returned ref refers to the nested lifetime: alive exactly while it
+ * is open, equal to every ref made inside it, and good for
+ * [method@ThreadRef.Ref.wait] and [method@ThreadRef.Ref.watch] from other
+ * threads like any ref. Give it to [func@ThreadRef.nested_lifetime_end].
+ *
+ * ```c
+ * static void
+ * run_job (gpointer job, gpointer pool_data)
+ * {
+ *   ThreadRefRef *lifetime = threadref_nested_lifetime_begin ();
+ *
+ *   job_run (job);            // what it registers ends below
+ *   threadref_nested_lifetime_end (lifetime);
+ *   g_object_unref (lifetime);
+ * }
+ *
+ * // GLib's shared pool: its threads also run other libraries' jobs
+ * pool = g_thread_pool_new (run_job, NULL, 4, FALSE, NULL);
+ * ```
+ *
+ * From Python it is a context manager (`with ThreadRef.nested_lifetime():`).
+ *
+ * Returns: (transfer full): a ref to the new nested lifetime
+ *
+ * Since: 1.0
+ */
+ThreadRefRef *
+threadref_nested_lifetime_begin (void)
+{
+  threadref_thread_begin_nested ();
+
+  /* Made inside it: a ref to it. */
+  return threadref_ref_new (NULL, NULL, NULL);
+}
+
+/**
+ * threadref_nested_lifetime_end:
+ * @lifetime: the ref that [func@ThreadRef.nested_lifetime_begin] returned
+ *
+ * Closes a nested lifetime: everything registered while it was open runs
+ * now, on the calling thread, newest first, as at a thread's end; refs to
+ * it die and waits for it return. The thread's registrations go to the
+ * lifetime it was nested in again.
+ *
+ * Call it on the thread that opened it, for the innermost open nested
+ * lifetime: ending one that has another open inside it, or one of another
+ * thread, gives a critical warning and does nothing. A nested lifetime that
+ * has already ended (the job called [func@ThreadRef.end_lifetime], which
+ * ends the open nested ones too) is left alone, without a warning. Called
+ * from one of its own callbacks while it ends, it returns at once.
+ *
+ * Since: 1.0
+ */
+void
+threadref_nested_lifetime_end (ThreadRefRef *lifetime)
+{
+  ThreadRefSentinel *nested;
+
+  g_return_if_fail (THREADREF_IS_REF (lifetime));
+
+  nested = threadref_ref_get_lifetime (lifetime);
+  if (nested == NULL)
+    return;
+
+  switch (threadref_thread_end_nested (nested))
+    {
+    case THREADREF_NESTED_ENDED:
+    case THREADREF_NESTED_GONE:
+      break;
+    case THREADREF_NESTED_NOT_INNERMOST:
+      g_critical ("threadref_nested_lifetime_end: another nested lifetime is open "
+                  "inside this one; end the innermost first. Nothing was ended");
+      break;
+    case THREADREF_NESTED_NOT_NESTED:
+      g_critical ("threadref_nested_lifetime_end: the ref is to a lifetime of the "
+                  "calling thread that is not nested; give it the ref that "
+                  "threadref_nested_lifetime_begin() returned. Nothing was ended");
+      break;
+    case THREADREF_NESTED_OTHER_THREAD:
+      g_critical ("threadref_nested_lifetime_end: this is not a nested lifetime of "
+                  "the calling thread; end it on the thread that began it. "
+                  "Nothing was ended");
+      break;
+    }
 }

@@ -1,4 +1,5 @@
-/* threadref-lifetime.h: ending the current thread's lifetime on purpose
+/* threadref-lifetime.h: ending the current thread's lifetime on purpose, and
+ * nested lifetimes
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -12,6 +13,7 @@
 #include <glib.h>
 
 #include "threadref-version-macros.h"
+#include "threadref-ref.h"
 
 G_BEGIN_DECLS
 
@@ -20,5 +22,10 @@ void threadref_end_lifetime (void);
 
 THREADREF_AVAILABLE_IN_1_0
 void threadref_run_atexit   (void);
+
+THREADREF_AVAILABLE_IN_1_0
+ThreadRefRef *threadref_nested_lifetime_begin (void) G_GNUC_WARN_UNUSED_RESULT;
+THREADREF_AVAILABLE_IN_1_0
+void          threadref_nested_lifetime_end   (ThreadRefRef *lifetime);
 
 G_END_DECLS

@@ -52,6 +52,25 @@ ThreadRefNode *threadref_thread_attach_to_or_join (ThreadRefSentinel *lifetime,
                                                    ThreadRefNodeJoin  join,
                                                    gpointer           key);
 
+/* Opens a nested lifetime on the calling thread: it is current (what the
+ * thread registers goes to it) until threadref_thread_end_nested(), or
+ * until the thread's whole lifetime ends, which ends the open nested ones
+ * first, innermost first. Returns it (the thread keeps it alive while it
+ * is open). */
+ThreadRefSentinel *threadref_thread_begin_nested (void);
+
+typedef enum {
+  THREADREF_NESTED_ENDED,          /* it was the innermost: it has ended now */
+  THREADREF_NESTED_GONE,           /* this thread's, ended already */
+  THREADREF_NESTED_NOT_INNERMOST,  /* open, but another is nested in it */
+  THREADREF_NESTED_OTHER_THREAD,   /* not a lifetime of this thread */
+  THREADREF_NESTED_NOT_NESTED,     /* this thread's, running, but not nested */
+} ThreadRefNestedEnd;
+
+/* Ends nested if it is the calling thread's innermost open nested
+ * lifetime; says why not otherwise. */
+ThreadRefNestedEnd threadref_thread_end_nested   (ThreadRefSentinel *nested);
+
 /* Makes sure the module that contains code stays loaded (threadref-unload.c)
  * through the calling thread's cache. */
 void     threadref_thread_pin_code    (gconstpointer      code);

@@ -76,8 +76,19 @@ struct _EndFrame
 /* What this thread is doing with lifetimes. Plain TLS rather than a
  * GPrivate: glibc clears pthread-key slots as it destroys them, while this
  * must last through the whole of the thread's teardown. */
+/* An open nested lifetime: what was current when it began. */
+typedef struct _NestedFrame NestedFrame;
+struct _NestedFrame
+{
+  ThreadRefSentinel *nested;
+  ThreadRefSentinel *outer;   /* NULL: none had started yet */
+  EndFrame          *frames;  /* the ends in progress when it began */
+  NestedFrame       *next;    /* the one it is nested in */
+};
+
 typedef struct {
-  ThreadRefSentinel    *current;           /* ALIVE lifetime of this thread, or NULL */
+  ThreadRefSentinel    *current;           /* innermost ALIVE lifetime of this thread, or NULL */
+  NestedFrame          *nested;            /* open nested lifetimes, innermost first */
   EndFrame             *frames;            /* ends in progress, innermost first */
   GSList               *interrupted;       /* ENDING lifetimes whose end was left, newest first */
   guint                 key_rounds;        /* calls of the key's destructor */
@@ -155,6 +166,24 @@ lifetime_run_end (ThreadRefSentinel *lifetime,
   frame.completed = TRUE;
 }
 
+/* Closes the innermost nested lifetime, if any (current must be it), and
+ * returns the lifetime that is current again. */
+static ThreadRefSentinel *
+nested_pop (ThreadState *ts)
+{
+  NestedFrame *frame = ts->nested;
+  ThreadRefSentinel *outer;
+
+  if (frame == NULL)
+    return NULL;
+  g_assert (frame->nested == ts->current);
+  outer = frame->outer;
+  ts->nested = frame->next;
+  g_free (frame);
+
+  return outer;
+}
+
 /* Ends the current lifetime and resumes interrupted ends, newest first.
  * take_over_frames: also drain the lifetimes being ended up the stack,
  * whose frames will never resume (exit() was called from a callback). */
@@ -171,8 +200,10 @@ end_all (gboolean take_over_frames)
     {
       ThreadRefSentinel *lifetime = ts->current;
 
+      /* Innermost first: an open nested lifetime, then what it is nested
+       * in, out to the thread's own. */
       if (lifetime != NULL)
-        ts->current = NULL;
+        ts->current = nested_pop (ts);
       else if (ts->interrupted != NULL)
         {
           lifetime = ts->interrupted->data;
@@ -234,12 +265,13 @@ thread_tls_destroyed (void *unused)
       __cxa_thread_atexit_impl (thread_tls_destroyed, NULL, &__dso_handle) == 0)
     ts->tls_dtor_armed = TRUE;
 
-  end_all (TRUE);
-
   /* From here on the key's destructor is called from glibc's first round,
-   * and counts the rounds. */
+   * and counts the rounds: a lifetime that starts in this end (a callback
+   * opens a nested one) ends there at the latest. */
   ts->rounds_exact = TRUE;
   key_arm ();
+
+  end_all (TRUE);
 }
 #endif
 
@@ -326,8 +358,9 @@ thread_attach (ThreadRefNode     *node,
     threadref_unload_pin (&ts->unload_cache, func);
 
   /* Inside a callback of a lifetime being ended: join it, so that it runs
-   * before that end is over. */
-  if (ts->frames != NULL)
+   * before that end is over, unless the callback opened a nested lifetime
+   * since. */
+  if (ts->frames != NULL && (ts->nested == NULL || ts->nested->frames != ts->frames))
     lifetime = ts->frames->lifetime;
   else if (G_LIKELY (ts->current != NULL))
     lifetime = ts->current;
@@ -405,6 +438,61 @@ threadref_thread_attach_to_or_join (ThreadRefSentinel *lifetime,
 
   return threadref_sentinel_attach_or_join (lifetime, node, kind, func, data,
                                             pass_flags (lifetime, flags), join, key);
+}
+
+ThreadRefSentinel *
+threadref_thread_begin_nested (void)
+{
+  ThreadState *ts = &thread_state;
+  NestedFrame *frame = g_new (NestedFrame, 1);
+  gboolean end_now = FALSE;
+  ThreadRefSentinel *outer = ts->current;
+  ThreadRefSentinel *nested;
+
+  /* lifetime_start() makes the new one current. */
+  ts->current = NULL;
+  nested = lifetime_start (&end_now);
+  frame->nested = nested;
+  frame->outer = outer;
+  frame->frames = ts->frames;
+  frame->next = ts->nested;
+  ts->nested = frame;
+
+  if (G_UNLIKELY (end_now))
+    {
+      /* Nothing would end it later (the thread's teardown is past its last
+       * round, or exit() is done): closed at once, as a registration then
+       * would be. */
+      ts->current = nested_pop (ts);
+      lifetime_run_end (nested, TRUE);
+    }
+
+  return nested;
+}
+
+ThreadRefNestedEnd
+threadref_thread_end_nested (ThreadRefSentinel *nested)
+{
+  ThreadState *ts = &thread_state;
+
+  if (ts->nested != NULL && ts->nested->nested == nested)
+    {
+      g_assert (ts->current == nested);
+      ts->current = nested_pop (ts);
+      lifetime_run_end (nested, TRUE);
+      return THREADREF_NESTED_ENDED;
+    }
+
+  for (NestedFrame *frame = ts->nested; frame != NULL; frame = frame->next)
+    if (frame->nested == nested)
+      return THREADREF_NESTED_NOT_INNERMOST;
+
+  if (!threadref_sentinel_is_own (nested))
+    return THREADREF_NESTED_OTHER_THREAD;
+  /* Ended already, with the thread's whole lifetime or by its teardown. */
+  if (threadref_sentinel_is_ended (nested) || !threadref_sentinel_is_alive (nested))
+    return THREADREF_NESTED_GONE;
+  return THREADREF_NESTED_NOT_NESTED;
 }
 
 void
