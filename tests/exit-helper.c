@@ -563,6 +563,26 @@ releasing_thread (gpointer data)
   block_forever ();
 }
 
+/* local-at-exit: the exiting thread's lifetime-local values are freed at
+ * exit, on it; another thread's, which still runs, are not (they are its
+ * own, and it may be using them). */
+static void
+free_local (gpointer value)
+{
+  printf ("%s-freed@%s\n", (const char *) value, thread_name ());
+}
+
+static ThreadRefLocal exit_local = THREADREF_LOCAL_INIT (free_local);
+
+static gpointer
+local_worker (gpointer data)
+{
+  worker_thread = pthread_self ();
+  threadref_local_set (&exit_local, "w-local");
+  set_step (1);
+  block_forever ();
+}
+
 /* library-atexit: a library whose own atexit() cleanup is installed after
  * threadref's first use (OpenSSL's, for instance). */
 static gboolean library_up;
@@ -775,6 +795,13 @@ main (int   argc,
       waiter = g_thread_new ("M", waiting_thread, NULL);
       g_thread_unref (g_thread_new ("X", releasing_thread, NULL));
       wait_for_step (3);
+      return 0;
+    }
+  else if (strcmp (scenario, "local-at-exit") == 0)
+    {
+      g_thread_unref (g_thread_new ("W", local_worker, NULL));
+      wait_for_step (1);
+      threadref_local_set (&exit_local, "m-local");
       return 0;
     }
   else if (strcmp (scenario, "library-atexit") == 0)

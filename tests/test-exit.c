@@ -263,6 +263,14 @@ test_exit_wait_while_ending (void)
 }
 
 static void
+test_exit_local (void)
+{
+  g_test_summary ("At exit, the exiting thread's lifetime-local values are "
+                  "freed on it; those of threads that still run are not");
+  run_helper ("local-at-exit", "m-local-freed@main\n", 0);
+}
+
+static void
 test_exit_before_library_atexit (void)
 {
   g_test_summary ("The exiting thread's finalizers run at the start of exit(), "
@@ -312,6 +320,7 @@ main (int   argc,
   g_test_add_func ("/threadref/exit/exit-in-ending-callback", test_exit_in_ending_callback);
   g_test_add_func ("/threadref/exit/fork-in-pass", test_exit_fork_in_pass);
   g_test_add_func ("/threadref/exit/wait-while-ending", test_exit_wait_while_ending);
+  g_test_add_func ("/threadref/exit/local", test_exit_local);
   g_test_add_func ("/threadref/exit/dropped-lifetime", test_exit_dropped_lifetime);
 
   return g_test_run ();

@@ -52,6 +52,10 @@ ThreadRefNode *threadref_thread_attach_to_or_join (ThreadRefSentinel *lifetime,
                                                    ThreadRefNodeJoin  join,
                                                    gpointer           key);
 
+/* The lifetime the calling thread's next registration would go to, or NULL
+ * if it would start one. */
+ThreadRefSentinel *threadref_thread_peek_lifetime (void);
+
 /* Opens a nested lifetime on the calling thread: it is current (what the
  * thread registers goes to it) until threadref_thread_end_nested(), or
  * until the thread's whole lifetime ends, which ends the open nested ones

@@ -337,6 +337,24 @@ lifetime_start (gboolean *end_now)
   return lifetime;
 }
 
+/* The lifetime a registration of the calling thread goes to, if there is
+ * one yet: inside a callback of a lifetime being ended, that one, so that
+ * it runs before that end is over (unless the callback opened a nested
+ * lifetime since); else the current one. */
+static inline ThreadRefSentinel *
+registration_lifetime (ThreadState *ts)
+{
+  if (ts->frames != NULL && (ts->nested == NULL || ts->nested->frames != ts->frames))
+    return ts->frames->lifetime;
+  return ts->current;
+}
+
+ThreadRefSentinel *
+threadref_thread_peek_lifetime (void)
+{
+  return registration_lifetime (&thread_state);
+}
+
 /* The calling thread's registrations go to the lifetime being ended on
  * this thread if a callback of it is running, else to the current one,
  * started if there is none. */
@@ -357,14 +375,8 @@ thread_attach (ThreadRefNode     *node,
   if (kind & THREADREF_NODE_PLAIN)
     threadref_unload_pin (&ts->unload_cache, func);
 
-  /* Inside a callback of a lifetime being ended: join it, so that it runs
-   * before that end is over, unless the callback opened a nested lifetime
-   * since. */
-  if (ts->frames != NULL && (ts->nested == NULL || ts->nested->frames != ts->frames))
-    lifetime = ts->frames->lifetime;
-  else if (G_LIKELY (ts->current != NULL))
-    lifetime = ts->current;
-  else
+  lifetime = registration_lifetime (ts);
+  if (G_UNLIKELY (lifetime == NULL))
     lifetime = lifetime_start (&end_now);
 
   result = threadref_sentinel_attach_or_join (lifetime, node, kind, func, data, flags, join, key);

@@ -16,6 +16,7 @@
 #include "threadref-dispatcher.h"
 #include "threadref-finalize.h"
 #include "threadref-lifetime.h"
+#include "threadref-local.h"
 #include "threadref-ref.h"
 #include "threadref-watch.h"
 
