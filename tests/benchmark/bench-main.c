@@ -25,7 +25,7 @@
 #include "bench-sections.h"
 
 static const char *const all_sections[] = {
-  "idle", "per-callback", "first", "load", "parallel", "memory", "lifetime", "wait", NULL,
+  "idle", "per-callback", "first", "load", "parallel", "memory", "lifetime", "local", "wait", NULL,
 };
 
 gboolean
@@ -187,7 +187,7 @@ main (int    argc,
     { "large", 0, 0, G_OPTION_ARG_STRING, &large, "Large per-callback case (default 100000:5)", "N:THREADS" },
     { "loads", 0, 0, G_OPTION_ARG_STRING, &loads, "Live registrations for cancel vs. load (default 1000,100000,1000000)", "L,L,..." },
     { "memory-n", 0, 0, G_OPTION_ARG_INT, &memory_n, "Live registrations for bytes per registration (default 1000000)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only, "Run only this section (repeatable): idle, per-callback, first, load, parallel, memory, lifetime, wait", "SECTION" },
+    { "only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only, "Run only this section (repeatable): idle, per-callback, first, load, parallel, memory, lifetime, local, wait", "SECTION" },
     { "wall-clock", 0, 0, G_OPTION_ARG_NONE, &wall_clock, "Time threads from creation to join instead of on the thread itself", NULL },
     { "profile", 0, 0, G_OPTION_ARG_STRING, &profile, "Only run one thread of one variant, for a profiler (fire or cancel; variants: plain, plain-thread-only, finalize, ref, list, cxa, gprivate, gobject)", "VARIANT:fire|cancel:N" },
     { "idle-probe", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &idle_probe, "Time blocks of empty threads on request (see bench-idle-thread.c)", "THREADS:USE" },
@@ -286,6 +286,8 @@ main (int    argc,
     bench_section_memory (report, &config);
   if (bench_config_wants (&config, "lifetime"))
     bench_section_lifetime (report, &config);
+  if (bench_config_wants (&config, "local"))
+    bench_section_local (report, &config);
   if (bench_config_wants (&config, "wait"))
     bench_section_wait (report, &config);
 

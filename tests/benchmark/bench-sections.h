@@ -34,6 +34,9 @@ void       bench_section_memory        (BenchReport       *report,
 /* bench-lifetime.c */
 void       bench_section_lifetime      (BenchReport       *report,
                                         const BenchConfig *config);
+/* bench-local.c */
+void       bench_section_local         (BenchReport       *report,
+                                        const BenchConfig *config);
 /* bench-profile.c: --profile VARIANT:fire|cancel:N */
 gboolean   bench_profile_run           (const char        *spec,
                                         GError           **error);

@@ -18,4 +18,5 @@
 #define BENCH_TARGET_PLAIN_BYTES           64.0  /* bytes per live plain registration */
 #define BENCH_TARGET_FINALIZE_BYTES        160.0 /* bytes per live ThreadRefFinalize */
 #define BENCH_TARGET_DEBUG_OFF_SHARE       0.02  /* debug check / shortest lifetime, messages off */
+#define BENCH_TARGET_LOCAL_GET_RATIO       2.0   /* threadref_local_get() / g_private_get() */
 #define BENCH_TARGET_FIRST_NS              2000.0 /* first registration in a thread */
