@@ -5,16 +5,17 @@
  * Part 1, workers that retire: each worker thread of a pool keeps its own
  * log buffer, created the first time it handles a job, so jobs never
  * contend on a shared lock. Nobody tells the workers when they will be
- * retired: the pool owns them. A ThreadRefFinalize registered by each worker
- * flushes and frees its buffer on that worker, as the worker ends. The main
- * thread watches every worker with a ThreadRefRef and waits for their ends with
- * threadref_ref_wait().
+ * retired: the pool owns them. The buffer is lifetime-local storage
+ * (ThreadRefLocal): its destroy notify flushes and frees it on that worker,
+ * as the worker ends. The main thread watches every worker with a
+ * ThreadRefRef and waits for their ends with threadref_ref_wait().
  *
- * Part 2, workers that are reused: a shared pool keeps its threads across
- * unrelated jobs, so "when the thread ends" may be never. Each job uses a
- * scratch buffer that a library would release "when the thread ends"; the
- * job runner calls threadref_end_lifetime() after each job, so the scratch
- * buffer is released there, on the worker, at the end of every job.
+ * Part 2, workers that are shared: GLib's shared pool keeps its threads
+ * across unrelated jobs, other libraries' included, so "when the thread
+ * ends" may be never. Each job uses a scratch buffer that a library would
+ * release "when the thread ends"; the job runner opens a nested lifetime
+ * for each job, so the scratch buffer is released at the end of every job,
+ * on the worker, while the worker's own state (its job count) lives on.
  *
  * The program exits with status 1 if anything was not released, or was
  * released on the wrong thread or at the wrong time.
@@ -44,10 +45,12 @@ static guint logs_released_elsewhere;
 static GPtrArray *worker_refs;   /* ThreadRefRef per worker, kept by main */
 static gint64 start_time;
 
-/* The current worker's log. No destroy notify: the ThreadRefFinalize below
- * releases it, which unlike a GPrivate destructor also works at exit, in
- * order with everything else the thread registered, and tells others. */
-static GPrivate current_log;
+static void worker_log_release (gpointer data);
+
+/* The current worker's log. Unlike a GPrivate's, its destroy notify runs
+ * for every thread, the main thread at exit included, in order with
+ * everything else the thread registered. */
+static ThreadRefLocal current_log = THREADREF_LOCAL_INIT (worker_log_release);
 
 static double
 elapsed_ms (void)
@@ -90,7 +93,7 @@ worker_ended (ThreadRefRef *ref,
 static WorkerLog *
 get_worker_log (void)
 {
-  WorkerLog *log = g_private_get (&current_log);
+  WorkerLog *log = threadref_local_get (&current_log);
   guint n;
 
   if (log != NULL)
@@ -104,11 +107,8 @@ get_worker_log (void)
   log->owner = g_strdup_printf ("worker-%u", n);
   log->thread = pthread_self ();
   log->lines = g_string_new (NULL);
-  g_private_set (&current_log, log);
-
-  /* Flush and free this buffer when this thread ends. The finalizer keeps
-   * itself alive; we do not need to keep it. */
-  g_object_unref (threadref_finalize_new (worker_log_release, log, NULL));
+  /* Flushed and freed when this thread ends. */
+  threadref_local_set (&current_log, log);
 
   /* Let main watch this worker. */
   g_mutex_lock (&state_lock);
@@ -131,7 +131,16 @@ handle_job (gpointer data,
   log->n_lines++;
 }
 
-/* Part 2: scratch buffers released at the end of every job. */
+/* Part 2: scratch buffers released at the end of every job; the worker's
+ * own count of jobs kept across them. */
+
+typedef struct {
+  guint jobs;
+} WorkerStats;
+
+static ThreadRefLocal worker_stats = THREADREF_LOCAL_INIT (g_free);
+static gint jobs_counted;            /* sum of the workers' counts */
+static gint stats_lost;              /* a worker's count gone after a job */
 
 typedef struct {
   guint     job;
@@ -156,13 +165,25 @@ scratch_release (gpointer data)
 }
 
 static void
-run_job_then_end_lifetime (gpointer data,
-                           gpointer user_data)
+run_job_in_nested_lifetime (gpointer data,
+                            gpointer user_data)
 {
   Scratch *scratch = g_new0 (Scratch, 1);
+  WorkerStats *stats = threadref_local_get (&worker_stats);
   pthread_t self = pthread_self ();
+  ThreadRefRef *job_lifetime;
   gboolean released;
 
+  /* The worker's own state, outside any job: it lives as long as the
+   * worker. */
+  if (stats == NULL)
+    {
+      stats = g_new0 (WorkerStats, 1);
+      threadref_local_set (&worker_stats, stats);
+    }
+
+  /* Everything registered from here on belongs to this job. */
+  job_lifetime = threadref_nested_lifetime_begin ();
   scratch->job = GPOINTER_TO_UINT (data);
   scratch->thread = self;
   /* What a library would do for a per-thread cache it hands out: release it
@@ -171,12 +192,17 @@ run_job_then_end_lifetime (gpointer data,
 
   g_usleep (g_random_int_range (100, 1000));
 
-  /* The job is done: end this worker's lifetime as far as threadref is
-   * concerned. Everything registered during the job runs now, here. */
-  threadref_end_lifetime ();
+  /* The job is done: everything registered during it runs now, here; what
+   * the worker registered before is untouched. */
+  threadref_nested_lifetime_end (job_lifetime);
+  g_object_unref (job_lifetime);
   released = scratch->released;
   if (!released)
     g_atomic_int_inc (&scratch_late);
+  if (threadref_local_get (&worker_stats) != stats)
+    g_atomic_int_inc (&stats_lost);
+  stats->jobs++;
+  g_atomic_int_inc (&jobs_counted);
 
   g_mutex_lock (&state_lock);
   g_hash_table_add (job_workers, g_strdup_printf ("%lu", (unsigned long) self));
@@ -196,10 +222,10 @@ run_reused_workers (void)
   guint workers;
   gboolean ok;
 
-  printf ("\n== Part 2: a shared pool reuses its workers; each job ends its lifetime ==\n");
+  printf ("\n== Part 2: GLib's shared pool reuses its workers; each job has a nested lifetime ==\n");
   job_workers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  pool = g_thread_pool_new (run_job_then_end_lifetime, NULL, 2, FALSE, &error);
+  pool = g_thread_pool_new (run_job_in_nested_lifetime, NULL, 2, FALSE, &error);
   if (pool == NULL)
     g_error ("cannot start the pool: %s", error->message);
   for (guint job = 1; job <= n_jobs; job++)
@@ -216,9 +242,13 @@ run_reused_workers (void)
           g_atomic_int_get (&scratch_late));
   ok = g_atomic_int_get (&scratch_released) == (gint) n_jobs &&
        g_atomic_int_get (&scratch_late) == 0 &&
-       g_atomic_int_get (&scratch_released_elsewhere) == 0;
-  printf ("%s\n", ok ? "OK: every job's per-thread state was released when the job ended"
-                      : "FAILED: some job's per-thread state outlived its job");
+       g_atomic_int_get (&scratch_released_elsewhere) == 0 &&
+       g_atomic_int_get (&stats_lost) == 0 &&
+       g_atomic_int_get (&jobs_counted) == (gint) n_jobs;
+  printf ("%s\n", ok ? "OK: every job's per-thread state was released when the job ended, "
+                        "and every worker's own state outlived its jobs"
+                      : "FAILED: some job's per-thread state outlived its job, or a "
+                        "worker's own state did not");
 
   g_hash_table_unref (job_workers);
   return ok;

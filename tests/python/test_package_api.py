@@ -594,5 +594,47 @@ class ExitTest(unittest.TestCase):
         self.assertEqual(err.count('SystemExit'), 2, err)
 
 
+class NestedLifetimeTest(unittest.TestCase):
+    """Nested lifetimes as a context manager (issue 13)."""
+
+    def test_job_registrations_end_with_the_block(self):
+        """What a with-block registers ends with it, newest first; what was
+        registered before is untouched; a ref made inside dies with it."""
+        log = []
+        seen = {}
+
+        def worker():
+            ThreadRef.finalize(log.append, 'worker')
+            outer = ThreadRef.ref()
+            with ThreadRef.nested_lifetime() as lifetime:
+                inner = ThreadRef.ref()
+                ThreadRef.finalize(log.append, 'job1')
+                ThreadRef.finalize(log.append, 'job2')
+                seen['alive-inside'] = (lifetime.is_alive(), inner() is not None)
+            seen['after'] = list(log)
+            seen['alive-after'] = (lifetime.is_alive(), inner() is not None, outer() is not None)
+
+        run_thread(worker)
+        self.assertEqual(seen['alive-inside'], (True, True))
+        self.assertEqual(seen['after'], ['job2', 'job1'])
+        self.assertEqual(seen['alive-after'], (False, False, True))
+        self.assertEqual(log, ['job2', 'job1', 'worker'])
+
+    def test_block_left_by_an_exception(self):
+        """The block ends its lifetime however it is left."""
+        log = []
+
+        def worker():
+            try:
+                with ThreadRef.nested_lifetime():
+                    ThreadRef.finalize(log.append, 'job')
+                    raise KeyError('job failed')
+            except KeyError:
+                log.append('caught')
+
+        run_thread(worker)
+        self.assertEqual(log, ['job', 'caught'])
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)

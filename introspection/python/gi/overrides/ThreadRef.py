@@ -466,6 +466,57 @@ class finalize(weakref.finalize):
         return '<threadfinalize %r %r>' % (id(self), state[0])
 
 
+# --- nested lifetimes -------------------------------------------------------
+
+
+def _forget_current_lifetime():
+    # The fast path's cache: the lifetime registrations go to changes.
+    try:
+        del _tls.lifetime
+    except AttributeError:
+        pass
+
+
+class nested_lifetime(object):
+    """A nested lifetime of the calling thread, as a context manager.
+
+    Inside the ``with`` block, what the thread registers (``ref``,
+    ``finalize``, the GObject classes, C code's registrations) belongs to
+    the nested lifetime and ends with the block, newest first, on this
+    thread; what was registered before is untouched. The ``as`` target is a
+    ``ThreadRef.Ref`` to the nested lifetime, alive while the block runs::
+
+        with ThreadRef.nested_lifetime():
+            run_job(job)      # what it registers ends here
+
+    See ``ThreadRef.nested_lifetime_begin()``.
+    """
+
+    __slots__ = ('_ref',)
+
+    def __init__(self):
+        self._ref = None
+
+    def __enter__(self):
+        if self._ref is not None:
+            raise RuntimeError('this nested_lifetime is already open')
+        _forget_current_lifetime()
+        self._ref = ThreadRef.nested_lifetime_begin()
+        return self._ref
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        lifetime, self._ref = self._ref, None
+        _forget_current_lifetime()
+        try:
+            ThreadRef.nested_lifetime_end(lifetime)
+        finally:
+            _forget_current_lifetime()
+        return False
+
+
+__all__.append('nested_lifetime')
+
+
 # --- the GObject classes ----------------------------------------------------
 
 
