@@ -46,6 +46,16 @@ let watched = [];
 const watchRef = worker.watch(r => watched.push([r.is_alive(), r.equal(worker)]));
 check(watchRef !== null && watchRef.equal(worker), 'watch() gives a ref to the same thread');
 
+// A nested lifetime on the main thread: a begin/end pair.
+let nestedRan = [];
+ThreadRef.Finalize.new(() => nestedRan.push('outer'));
+const nested = ThreadRef.nested_lifetime_begin();
+ThreadRef.Finalize.new(() => nestedRan.push('job'));
+check(nested.is_alive(), 'a nested lifetime is alive while open');
+ThreadRef.nested_lifetime_end(nested);
+check(!nested.is_alive() && nestedRan.join(',') === 'job',
+    `ending it runs only what it took (${nestedRan})`);
+
 const loop = new GLib.MainLoop(null, false);
 worker.wait_async(null).then(ended => {
     check(ended === true, 'wait_async() resolves true once the worker ended');

@@ -95,6 +95,15 @@ int main () {
     worker.join ();
     assert (worker_ref.watch (null) == null);
 
+    // A nested lifetime: a begin/end pair.
+    var outer_fin = new ThreadRef.Finalize (() => { note ("outer ran"); });
+    var nested = ThreadRef.nested_lifetime_begin ();
+    var job_fin = new ThreadRef.Finalize (() => { note ("nested job ran"); });
+    assert (nested.is_alive ());
+    ThreadRef.nested_lifetime_end (nested);
+    assert (!nested.is_alive () && !job_fin.is_alive () && outer_fin.is_alive ());
+    assert (outer_fin.detach ());
+
     var expected = "finalizer ran\n" +
                    "ref fired, alive=false\n" +
                    "joined, alive=false\n" +
@@ -102,7 +111,8 @@ int main () {
                    "job over, thread goes on\n" +
                    "called\n" +
                    "watched thread ended\n" +
-                   "wait_async finished: true\n";
+                   "wait_async finished: true\n" +
+                   "nested job ran\n";
     if (log.str != expected) {
         printerr ("unexpected output:\n%s\nexpected:\n%s", log.str, expected);
         return 1;
