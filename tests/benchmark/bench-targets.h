@@ -9,10 +9,9 @@
 
 #pragma once
 
-#define BENCH_TARGET_PLAIN_FIRE_RATIO      1.5   /* plain register+fire, x list */
-#define BENCH_TARGET_PLAIN_CANCEL_RATIO    1.5   /* plain register+cancel, x list */
-#define BENCH_TARGET_FINALIZE_FIRE_RATIO   8.0   /* ThreadRefFinalize register+fire, x list */
-#define BENCH_TARGET_REF_CANCEL_RATIO      8.0   /* ThreadRefRef register+cancel, x list */
+#define BENCH_TARGET_PLAIN_FIRE_RATIO      1.5   /* plain register+fire, x naive list */
+#define BENCH_TARGET_PLAIN_CANCEL_RATIO    1.5   /* plain register+cancel, x naive list */
+#define BENCH_TARGET_GOBJECT_FACE_RATIO    1.25  /* Finalize register+fire, Ref register+drop, x empty GObject new+unref */
 #define BENCH_TARGET_LOAD_GROWTH           1.5   /* cancel at the largest load / at the smallest */
 #define BENCH_TARGET_PARALLEL_SCALING      1.6   /* plain path, 2 threads / 1 thread throughput */
 #define BENCH_TARGET_PLAIN_BYTES           64.0  /* bytes per live plain registration */

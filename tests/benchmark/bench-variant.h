@@ -42,6 +42,7 @@ extern const BenchVariant bench_ref;
 
 /* Baselines written here */
 extern const BenchVariant bench_list;               /* bench-baseline-list.c: the floor */
+extern const BenchVariant bench_naive;              /* bench-baseline-naive.c: no lock, own thread only */
 extern const BenchVariant bench_cxa;                /* bench-baseline-cxa.c */
 extern const BenchVariant bench_gprivate;           /* bench-baseline-gprivate.c */
 
