@@ -99,7 +99,11 @@ typedef struct {
   ThreadRefUnloadCache  unload_cache;
 } ThreadState;
 
-static __thread ThreadState thread_state;
+/* Initial-exec: every registration reads it, and a dynamic TLS access is a
+ * call (__tls_get_addr). It is small enough for the static TLS space glibc
+ * keeps for libraries loaded with dlopen() (docs/design.md, Locking and
+ * costs). */
+static __thread ThreadState thread_state __attribute__ ((tls_model ("initial-exec")));
 
 static void thread_key_destroyed (gpointer data);
 
