@@ -34,6 +34,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "threadref-debug-private.h"
 #include "threadref-exit-private.h"
@@ -49,10 +50,14 @@ static const ThreadRefExitThreadHooks *thread_hooks;
 /* All per thread: exit() may be called from any thread. */
 static __thread guint pass_depth;          /* > 0 while this thread runs a pass */
 static __thread guint64 pass_stamp_limit;  /* the snapshot of the outermost pass */
-/* Claimed, not yet run; newest first. Under the registry lock, since the
+/* Claimed, not yet run: oldest first, so that the newest is popped from the
+ * end, and what a callback makes (newer than all) is pushed there. Entries
+ * taken back by their thread are NULL. Under the registry lock, since the
  * threads whose nodes they are may take them back (and the fork handlers
- * take that lock). */
-static ThreadRefNode *pass_pending;
+ * take that lock); grown only outside it. */
+static ThreadRefNode **pass_pending;
+static guint pass_pending_len;
+static guint pass_pending_size;
 static __thread guint pass_attaches;       /* EXIT_PASS nodes attached so far */
 static __thread gboolean handler_ran;      /* exit() has started here */
 static __thread guint64 exit_stamp_limit;  /* its snapshot, for every call of the handler */
@@ -68,36 +73,73 @@ arm_handler (void)
     handler_armed = atexit (exit_handler) == 0;
 }
 
-/* Claims what the pass may run now and puts it in front of what is pending:
- * it is all newer. */
+static gint
+compare_oldest_first (gconstpointer a,
+                      gconstpointer b)
+{
+  guint64 sa = (*(ThreadRefNode * const *) a)->stamp;
+  guint64 sb = (*(ThreadRefNode * const *) b)->stamp;
+
+  return sa < sb ? -1 : sa > sb;
+}
+
+/* Claims what the pass may run now and puts it after what is pending: it is
+ * all newer. */
 static void
 take_more (guint64 stamp_limit)
 {
-  ThreadRefNode *claimed = threadref_sentinel_claim_for_exit (stamp_limit);
-  ThreadRefNode *tail = claimed;
+  /* Counted first, to allocate outside every lock: the set can only
+   * shrink until the claim (only this thread's callbacks add to it). */
+  guint n = threadref_sentinel_count_for_exit (stamp_limit);
+  ThreadRefNode **claimed;
 
-  if (claimed == NULL)
+  if (n == 0)
     return;
-  while (tail->older != NULL)
-    tail = tail->older;
+  claimed = g_new (ThreadRefNode *, n);
+  n = threadref_sentinel_claim_for_exit (stamp_limit, claimed, n);
+  qsort (claimed, n, sizeof *claimed, compare_oldest_first);
+
   threadref_registry_lock ();
-  tail->older = pass_pending;
-  pass_pending = claimed;
-  threadref_registry_unlock ();
+  if (pass_pending_len + n > pass_pending_size)
+    {
+      /* Grown outside the lock: take it again after. */
+      guint size = MAX (pass_pending_size * 2, pass_pending_len + n);
+      ThreadRefNode **bigger;
+
+      ThreadRefNode **smaller;
+
+      threadref_registry_unlock ();
+      bigger = g_new (ThreadRefNode *, size);
+      threadref_registry_lock ();
+      /* Only this thread adds; others only clear entries. */
+      if (pass_pending_len > 0)
+        memcpy (bigger, pass_pending, pass_pending_len * sizeof *bigger);
+      smaller = pass_pending;
+      pass_pending = bigger;
+      pass_pending_size = size;
+      memcpy (pass_pending + pass_pending_len, claimed, n * sizeof *claimed);
+      pass_pending_len += n;
+      threadref_registry_unlock ();
+      g_free (smaller);
+    }
+  else
+    {
+      memcpy (pass_pending + pass_pending_len, claimed, n * sizeof *claimed);
+      pass_pending_len += n;
+      threadref_registry_unlock ();
+    }
+
+  g_free (claimed);
 }
 
 static ThreadRefNode *
 pop_pending (void)
 {
-  ThreadRefNode *node;
+  ThreadRefNode *node = NULL;
 
   threadref_registry_lock ();
-  node = pass_pending;
-  if (node != NULL)
-    {
-      pass_pending = node->older;
-      node->older = NULL;
-    }
+  while (node == NULL && pass_pending_len > 0)
+    node = pass_pending[--pass_pending_len];
   threadref_registry_unlock ();
 
   return node;
@@ -108,24 +150,23 @@ threadref_exit_take_back (ThreadRefSentinel *lifetime)
 {
   ThreadRefNode mine = { 0 };
   ThreadRefNode *mine_tail = &mine;
-  ThreadRefNode **link = &pass_pending;
   guint n = 0;
 
+  /* Newest first. Nodes of its owner's list are not taken back here: they
+   * are still linked there, and its end loop takes them back itself. */
   threadref_registry_lock ();
-  while (*link != NULL)
+  for (guint i = pass_pending_len; i-- > 0;)
     {
-      ThreadRefNode *node = *link;
+      ThreadRefNode *node = pass_pending[i];
 
-      if (node->sentinel == lifetime)
+      if (node != NULL && node->sentinel == lifetime && !(node->kind & THREADREF_NODE_OWN))
         {
-          *link = node->older;
+          pass_pending[i] = NULL;
           node->older = NULL;
           mine_tail->older = node;
           mine_tail = node;
           n++;
         }
-      else
-        link = &node->older;
     }
   threadref_registry_unlock ();
 
@@ -166,18 +207,13 @@ run_pass (gboolean rearm,
   for (;;)
     {
       ThreadRefNode *node = pop_pending ();
-      ThreadRefSentinel *lifetime;
 
       if (node == NULL)
         break;
-      /* The node may be gone once it has run; its lifetime stays until
-       * pass_done() says it was run. */
-      lifetime = node->sentinel;
       if (rearm)
         arm_handler ();
       n_ran++;
-      threadref_node_run (node);
-      threadref_sentinel_pass_done (lifetime, 1);
+      threadref_sentinel_run_for_exit (node);
 
       /* What that callback registered on this thread is newest. */
       thread_hooks->end_lifetimes ();
@@ -198,15 +234,10 @@ void
 threadref_exit_fork_child (void)
 {
   /* Every pending node is another thread's, which is not in the child. */
-  for (ThreadRefNode *node = pass_pending; node != NULL;)
-    {
-      ThreadRefNode *older = node->older;
-
-      node->older = NULL;
-      threadref_sentinel_pass_drop_locked (node);
-      node = older;
-    }
-  pass_pending = NULL;
+  for (guint i = 0; i < pass_pending_len; i++)
+    if (pass_pending[i] != NULL)
+      threadref_sentinel_pass_drop_locked (pass_pending[i]);
+  pass_pending_len = 0;
 }
 
 static void

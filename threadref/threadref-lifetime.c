@@ -103,7 +103,7 @@ threadref_run_atexit (void)
  *
  * Until [func@ThreadRef.nested_lifetime_end] closes it, everything the
  * thread registers — refs, finalizers, the plain path, lifetime-local
- * values ([struct@ThreadRef.Local]) — belongs to the nested lifetime and
+ * values (`ThreadRefLocal`) — belongs to the nested lifetime and
  * ends with it, newest first, on this thread; what was registered before
  * it opened is untouched and lives on with the worker. Nested lifetimes
  * nest. Ending the thread, or its whole lifetime with

@@ -205,7 +205,7 @@ threadref_local_get (ThreadRefLocal *local)
  *
  * Sets the calling thread's value of @local for the current lifetime. As
  * with `g_private_set()`, a value that this lifetime had set before is not
- * freed: use [func@ThreadRef.local_replace] for that. The first value set
+ * freed: use `threadref_local_replace()` for that. The first value set
  * in a lifetime takes its place among the thread's registrations, newest
  * of all: its destroy notify runs when the lifetime ends, in that order,
  * whatever values replace it meanwhile.
@@ -240,7 +240,7 @@ threadref_local_set (ThreadRefLocal *local,
  * @local: a static slot
  * @value: (nullable): the new value
  *
- * Like [func@ThreadRef.local_set], but frees the value that the current
+ * Like `threadref_local_set()`, but frees the value that the current
  * lifetime had set, with the slot's destroy notify, as
  * `g_private_replace()` does. A value of a lifetime this one is nested in
  * is not freed: it is hidden, and visible again when this one ends.

@@ -23,7 +23,7 @@ G_BEGIN_DECLS
  * destroy notify always runs, on time.
  *
  * Like a `GPrivate`, it is a static variable initialised with
- * [func@ThreadRef.LOCAL_INIT], with no setup call, and each thread sees
+ * `THREADREF_LOCAL_INIT()`, with no setup call, and each thread sees
  * its own value. Unlike a `GPrivate`, the value belongs to the lifetime
  * that was current when it was set ([func@ThreadRef.end_lifetime],
  * [func@ThreadRef.nested_lifetime_begin]): its destroy notify runs when
@@ -86,7 +86,7 @@ struct _ThreadRefLocal
  * @notify: (nullable): frees a value when its lifetime ends, or when
  *   `threadref_local_replace()` replaces it
  *
- * Initialises a static [struct@ThreadRef.Local], as `G_PRIVATE_INIT`
+ * Initialises a static `ThreadRefLocal`, as `G_PRIVATE_INIT`
  * initialises a `GPrivate`.
  *
  * ```c

@@ -46,6 +46,14 @@ typedef enum {
 /* A plain handle was given back; whoever sees both this and DONE frees the
  * node. */
 #define THREADREF_NODE_HANDLE_GONE   (1 << 4)
+/* A node of an owner's list (THREADREF_NODE_OWN) that the exit pass took:
+ * the pass keeps a pointer to it, so nobody frees it (the process is
+ * exiting). */
+#define THREADREF_NODE_PASS_HELD     (1 << 5)
+/* A node of an owner's list that its owner has unlinked and will not look
+ * at again, nor can any walker: with HANDLE_GONE and DONE, it may be freed
+ * by whoever sees all three. */
+#define THREADREF_NODE_UNLINKED      (1 << 6)
 
 /* What a node is; fixed when it is attached. */
 typedef enum {
@@ -53,7 +61,8 @@ typedef enum {
   THREADREF_NODE_NO_HANDLE   = 1 << 1, /* plain, and nobody can cancel it */
   THREADREF_NODE_WEAK_OBJECT = 1 << 2, /* data is a GObject the node does not keep alive */
   THREADREF_NODE_HOLDER      = 1 << 3, /* keeps its lifetime allocated until released */
-  THREADREF_NODE_STAMPED     = 1 << 4, /* may run at process exit: needs a creation stamp */
+  THREADREF_NODE_STAMPED     = 1 << 4, /* may run at process exit */
+  THREADREF_NODE_OWN         = 1 << 5, /* plain, in its lifetime's owner list (set by attach) */
 } ThreadRefNodeKind;
 
 typedef struct _ThreadRefNode ThreadRefNode;
@@ -81,6 +90,16 @@ struct _ThreadRefNode
  * its GThread (not inside the thread's own teardown, where GLib's has gone;
  * see threadref-thread.c). */
 ThreadRefSentinel *threadref_sentinel_new           (gboolean           with_thread);
+
+/* Attaches a plain node to self, which must be the calling thread's own
+ * ALIVE lifetime, to its owner list: no lock and no atomic
+ * read-modify-write (docs/design.md, The owner's list). Never refuses. */
+void               threadref_sentinel_attach_own    (ThreadRefSentinel *self,
+                                                     ThreadRefNode     *node,
+                                                     ThreadRefNodeKind  kind,
+                                                     GDestroyNotify     func,
+                                                     gpointer           data,
+                                                     guint              flags);
 
 /* Attaches node to self. flags: THREADREF_NODE_PROCESS_EXIT and
  * THREADREF_NODE_EXIT_PASS. Returns FALSE, leaving the node DONE and
@@ -168,12 +187,21 @@ gboolean           threadref_sentinel_finish_end    (ThreadRefSentinel *self);
 /* The clock of creation stamps, for the exit pass's snapshot. */
 guint64            threadref_sentinel_stamp_now      (void);
 
-/* For process exit: claims every LIVE node marked PROCESS_EXIT of every
- * lifetime not ENDED and not the calling thread's, except nodes stamped
- * after stamp_limit that were not attached by the exit pass. Returns them
- * linked through ->older, newest first across threads; run each with
- * threadref_node_run(). Allocates nothing. */
-ThreadRefNode     *threadref_sentinel_claim_for_exit (guint64          stamp_limit);
+/* For process exit: what the pass may run is every LIVE node marked
+ * PROCESS_EXIT of every lifetime not ENDED and not the calling thread's,
+ * except nodes stamped after stamp_limit that were not attached by the
+ * exit pass. count_for_exit() says how many there are (an upper bound for
+ * the claim that follows: the set only shrinks meanwhile);
+ * claim_for_exit() claims at most capacity of them into out, in no
+ * particular order, and returns how many. Neither allocates. Run each with
+ * threadref_sentinel_run_for_exit(). */
+guint              threadref_sentinel_count_for_exit (guint64          stamp_limit);
+guint              threadref_sentinel_claim_for_exit (guint64          stamp_limit,
+                                                      ThreadRefNode  **out,
+                                                      guint            capacity);
+/* Runs a node that claim_for_exit() gave, on the exiting thread, unless its
+ * own thread took it back meanwhile (it ends, and runs its own). */
+void               threadref_sentinel_run_for_exit   (ThreadRefNode   *node);
 /* n nodes of self that claim_for_exit() took have run, or went back to
  * self's own thread: self may be let go once it has ENDED. */
 void               threadref_sentinel_pass_done      (ThreadRefSentinel *self,

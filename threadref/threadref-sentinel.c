@@ -85,6 +85,17 @@ struct _ThreadRefSentinel
   GQueue                 observers;      /* under lock: ThreadRefEndObservers */
 
   guint                  n_held_by_pass; /* under lock: claimed by the exit pass, not run yet */
+  guint64                locked_stamp;   /* atomic, written under lock: newest's stamp, 0 if none */
+
+  /* The owner's list ("The owner's list" below). */
+  ThreadRefNode         *own_newest;     /* written by the owner (release), read by walkers */
+  guint64                own_stamp;      /* atomic, written by the owner: own_newest's stamp, or 0 */
+  ThreadRefNode         *deferred;       /* owner: unlinked while a walker was out */
+  guint                  own_count;      /* owner: nodes in the list */
+  gsize                  own_holders;    /* owner: handles attached there and not given back there */
+  gsize                  remote_gone;    /* under lock: such handles given back another way */
+  gint                   walkers;        /* atomic: walks of the list under way */
+  gint                   own_dead;       /* atomic: nodes of the list cancelled elsewhere */
 
   gboolean               debug;          /* G_MESSAGES_DEBUG covers us: count what runs */
   guint                  n_ran[3];       /* when debug: refs, finalizers, plain ones run */
@@ -158,6 +169,14 @@ threadref_sentinel_new (gboolean with_thread)
       self->tid = tid;
       self->n_while_ending = 0;
       self->refusing = FALSE;
+      /* The owner's list of the last lifetime is empty, and so are its
+       * counts (finish_end() and the release say so). */
+      g_assert (self->own_newest == NULL && self->deferred == NULL);
+      self->own_count = 0;
+      self->own_holders = 0;
+      self->remote_gone = 0;
+      __atomic_store_n (&self->own_dead, 0, __ATOMIC_RELAXED);
+      __atomic_store_n (&self->own_stamp, 0, __ATOMIC_RELAXED);
       self->debug = threadref_debug_enabled ();
       memset (self->n_ran, 0, sizeof self->n_ran);
       g_atomic_int_set (&self->state, SENTINEL_ALIVE);
@@ -205,11 +224,24 @@ sentinel_release (ThreadRefSentinel *self)
 static inline gboolean
 sentinel_unused_locked (ThreadRefSentinel *self)
 {
-  return self->n_holders == 0 && self->n_held_by_pass == 0 &&
-         g_atomic_int_get (&self->state) == SENTINEL_ENDED;
+  /* own_holders is the owner's, and stays put once the lifetime is no
+   * longer ALIVE: read only then. */
+  return g_atomic_int_get (&self->state) == SENTINEL_ENDED &&
+         self->n_holders == 0 && self->n_held_by_pass == 0 &&
+         self->own_holders == self->remote_gone;
 }
 
 /* List operations; the caller holds self->lock. */
+
+static inline void
+list_set_newest (ThreadRefSentinel *self,
+                 ThreadRefNode     *node)
+{
+  self->newest = node;
+  /* For the owner's end loop, which compares it with its own list's newest
+   * without taking the lock. */
+  __atomic_store_n (&self->locked_stamp, node != NULL ? node->stamp : 0, __ATOMIC_RELAXED);
+}
 
 static inline void
 list_push (ThreadRefSentinel *self,
@@ -219,7 +251,7 @@ list_push (ThreadRefSentinel *self,
   node->older = self->newest;
   if (self->newest != NULL)
     self->newest->newer = node;
-  self->newest = node;
+  list_set_newest (self, node);
 }
 
 static inline void
@@ -229,7 +261,7 @@ list_unlink (ThreadRefSentinel *self,
   if (node->newer != NULL)
     node->newer->older = node->older;
   else
-    self->newest = node->older;
+    list_set_newest (self, node->older);
   if (node->older != NULL)
     node->older->newer = node->newer;
   node->newer = NULL;
@@ -286,6 +318,18 @@ warn_refusing (ThreadRefSentinel *self)
              name, (int) self->tid, THREADREF_SENTINEL_MAX_WHILE_ENDING);
 }
 
+/* The locked list's newest node if it is the lifetime's newest of all,
+ * else NULL (the owner's list has a newer one, never a node to join).
+ * The caller holds the lock. */
+static inline ThreadRefNode *
+newest_of_both_locked (ThreadRefSentinel *self)
+{
+  if (self->newest == NULL ||
+      __atomic_load_n (&self->own_stamp, __ATOMIC_RELAXED) > self->newest->stamp)
+    return NULL;
+  return self->newest;
+}
+
 /* Attaches node, or, if join is given and matches self's newest node,
  * returns that node instead and leaves node alone. */
 static ThreadRefNode *
@@ -305,10 +349,9 @@ sentinel_attach (ThreadRefSentinel *self,
   node->func = func;
   node->data = data;
   node->kind = kind;
-  /* Only nodes that may run at process exit need a place in the order
-   * across threads (a finalizer whose atexit property starts FALSE may have
-   * it turned on later). */
-  node->stamp = (kind & THREADREF_NODE_STAMPED) ? stamp_now () : 0;
+  /* Every node: it orders the lifetime's two lists against each other, and
+   * nodes that may run at process exit across threads. */
+  node->stamp = stamp_now ();
   node->state = THREADREF_NODE_LIVE | flags;
   node->sentinel = self;
 
@@ -317,13 +360,13 @@ sentinel_attach (ThreadRefSentinel *self,
     {
     case SENTINEL_ALIVE:
       /* Linked nodes are LIVE: the newest one is safe to look at here. */
-      if (join != NULL && join (self, self->newest, key))
+      if (join != NULL && join (self, newest_of_both_locked (self), key))
         result = self->newest;
       break;
     case SENTINEL_ENDING:
       /* Its thread runs what is attached now before the lifetime ends, under
        * this same lock, unless that never stops. */
-      if (join != NULL && join (self, self->newest, key))
+      if (join != NULL && join (self, newest_of_both_locked (self), key))
         result = self->newest;
       else if (self->refusing)
         attached = FALSE;
@@ -383,6 +426,371 @@ threadref_sentinel_attach_or_join (ThreadRefSentinel *self,
                                    gpointer           key)
 {
   return sentinel_attach (self, node, kind, func, data, flags, join, key);
+}
+
+/*
+ * The owner's list.
+ *
+ * Plain nodes that a thread registers on its own ALIVE lifetime (the plain
+ * path's everyday case) go to a second list that only the owner thread
+ * links and unlinks, without the lock: registering costs no atomic
+ * read-modify-write at all, running or cancelling one on the owner thread a
+ * single compare-and-swap of the node's state (issue 13; the benchmark's
+ * "per callback" section). Everything else works around the owner:
+ *
+ *  - another thread that cancels such a node only moves its state to DONE
+ *    (a CAS); the node stays linked until the owner meets it, in its end
+ *    loop or in a sweep once such nodes pile up (own_dead);
+ *  - the exit pass claims nodes by CAS (CLAIMED | PASS_HELD) and leaves them
+ *    linked; an owner that meets one still CLAIMED takes it back by CAS and
+ *    runs it itself;
+ *  - walks (the exit pass's, count_nodes()) go along ->older under the lock,
+ *    which keeps walkers apart from each other and from the rest, while the
+ *    owner goes on. The owner never clears an unlinked node's own links, so
+ *    a walker standing on it goes on from it; and it frees a node only if
+ *    no walk is out: it unlinks, does the CAS, and then reads walkers, while
+ *    a walker adds itself to walkers and then reads the list (Dekker: one of
+ *    the two sees the other). A node unlinked while a walk was out waits in
+ *    deferred for the next time none is.
+ *
+ * The order of the lifetime's two lists against each other is the nodes'
+ * creation stamps (every node has one).
+ */
+
+/* After the owner's CAS of a node it has just unlinked: whether a walk is
+ * out, which may still reach the node. On x86 the CAS is a locked
+ * instruction, a full barrier; elsewhere, and for ThreadSanitizer, which
+ * does not know that, a fence makes it one. */
+static inline gboolean
+own_walk_out (ThreadRefSentinel *self)
+{
+#if !(defined (__x86_64__) || defined (__i386__)) || defined (__SANITIZE_THREAD__)
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+#endif
+  return __atomic_load_n (&self->walkers, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* A walk of the owner's list begins; the caller holds the lock. */
+static inline ThreadRefNode *
+own_walk_begin (ThreadRefSentinel *self)
+{
+  __atomic_add_fetch (&self->walkers, 1, __ATOMIC_SEQ_CST);
+#if !(defined (__x86_64__) || defined (__i386__)) || defined (__SANITIZE_THREAD__)
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+#endif
+  return __atomic_load_n (&self->own_newest, __ATOMIC_ACQUIRE);
+}
+
+static inline ThreadRefNode *
+own_walk_next (ThreadRefNode *node)
+{
+  return __atomic_load_n (&node->older, __ATOMIC_ACQUIRE);
+}
+
+static inline void
+own_walk_end (ThreadRefSentinel *self)
+{
+  __atomic_sub_fetch (&self->walkers, 1, __ATOMIC_RELEASE);
+}
+
+/* Owner only. */
+static inline void
+own_push (ThreadRefSentinel *self,
+          ThreadRefNode     *node)
+{
+  ThreadRefNode *older = self->own_newest;
+
+  node->newer = NULL;
+  __atomic_store_n (&node->older, older, __ATOMIC_RELAXED);
+  if (older != NULL)
+    older->newer = node;
+  __atomic_store_n (&self->own_newest, node, __ATOMIC_RELEASE);
+  __atomic_store_n (&self->own_stamp, node->stamp, __ATOMIC_RELAXED);
+  self->own_count++;
+}
+
+/* Owner only. The node keeps its own links (see above). */
+static inline void
+own_unlink (ThreadRefSentinel *self,
+            ThreadRefNode     *node)
+{
+  ThreadRefNode *older = __atomic_load_n (&node->older, __ATOMIC_RELAXED);
+  ThreadRefNode *newer = node->newer;
+
+  if (newer != NULL)
+    __atomic_store_n (&newer->older, older, __ATOMIC_RELAXED);
+  else
+    {
+      __atomic_store_n (&self->own_newest, older, __ATOMIC_RELEASE);
+      __atomic_store_n (&self->own_stamp, older != NULL ? older->stamp : 0, __ATOMIC_RELAXED);
+    }
+  if (older != NULL)
+    older->newer = newer;
+  self->own_count--;
+}
+
+/* The owner is done with an unlinked node and no walk can reach it: free it
+ * if nobody else may still use it. */
+static void
+own_let_go (ThreadRefNode *node)
+{
+  guint prev;
+
+  if (node->kind & THREADREF_NODE_NO_HANDLE)
+    {
+      if (!(__atomic_load_n (&node->state, __ATOMIC_ACQUIRE) & THREADREF_NODE_PASS_HELD))
+        g_free (node);
+      return;
+    }
+
+  /* A handle: its holder gives it back (HANDLE_GONE) before or after. */
+  prev = __atomic_fetch_or (&node->state, THREADREF_NODE_UNLINKED, __ATOMIC_ACQ_REL);
+  if ((prev & THREADREF_NODE_HANDLE_GONE) && !(prev & THREADREF_NODE_PASS_HELD) &&
+      (prev & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_DONE)
+    g_free (node);
+}
+
+/* Owner only: lets go of node now, or once no walk is out. walk_out: what
+ * own_walk_out() said after the node's unlink and CAS. */
+static inline void
+own_release (ThreadRefSentinel *self,
+             ThreadRefNode     *node,
+             gboolean           walk_out)
+{
+  if (G_LIKELY (!walk_out))
+    {
+      own_let_go (node);
+      return;
+    }
+  /* Its ->older is no longer the list's: it links the deferred ones. */
+  node->newer = self->deferred;
+  self->deferred = node;
+}
+
+/* Owner only: lets go of what waited for walks to end, if none is out. */
+static void
+own_flush_deferred (ThreadRefSentinel *self)
+{
+  ThreadRefNode *node;
+
+  if (__atomic_load_n (&self->walkers, __ATOMIC_ACQUIRE) != 0)
+    return;
+  node = g_steal_pointer (&self->deferred);
+  while (node != NULL)
+    {
+      ThreadRefNode *next = node->newer;
+
+      own_let_go (node);
+      node = next;
+    }
+}
+
+/* Owner only: unlinks what other threads cancelled, once there are many. */
+static void
+own_sweep (ThreadRefSentinel *self)
+{
+  ThreadRefNode *swept = NULL;
+  ThreadRefNode *node = self->own_newest;
+  gboolean walk_out;
+
+  while (node != NULL)
+    {
+      ThreadRefNode *older = __atomic_load_n (&node->older, __ATOMIC_RELAXED);
+      guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+
+      if ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_DONE &&
+          !(state & THREADREF_NODE_PASS_HELD))
+        {
+          own_unlink (self, node);
+          __atomic_sub_fetch (&self->own_dead, 1, __ATOMIC_RELAXED);
+          node->newer = swept;
+          swept = node;
+        }
+      node = older;
+    }
+
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+  walk_out = own_walk_out (self);
+  while (swept != NULL)
+    {
+      ThreadRefNode *next = swept->newer;
+
+      own_release (self, swept, walk_out);
+      swept = next;
+    }
+}
+
+void
+threadref_sentinel_attach_own (ThreadRefSentinel *self,
+                               ThreadRefNode     *node,
+                               ThreadRefNodeKind  kind,
+                               GDestroyNotify     func,
+                               gpointer           data,
+                               guint              flags)
+{
+  g_assert (kind & THREADREF_NODE_PLAIN);
+
+  node->func = func;
+  node->data = data;
+  node->kind = kind | THREADREF_NODE_OWN;
+  node->stamp = stamp_now ();
+  node->state = THREADREF_NODE_LIVE | flags;
+  node->sentinel = self;
+  if (kind & THREADREF_NODE_HOLDER)
+    self->own_holders++;
+  own_push (self, node);
+
+  if (G_UNLIKELY (self->deferred != NULL))
+    own_flush_deferred (self);
+  if (G_UNLIKELY (__atomic_load_n (&self->own_dead, __ATOMIC_RELAXED) > 32) &&
+      (guint) __atomic_load_n (&self->own_dead, __ATOMIC_RELAXED) * 2 > self->own_count)
+    own_sweep (self);
+}
+
+/* After an owner's node ran, or was left by unwinding. */
+typedef struct {
+  ThreadRefSentinel *self;
+  ThreadRefNode     *node;
+  gboolean           walk_out;
+  gboolean           taken_back;   /* the pass holds it: only mark it done */
+} OwnRun;
+
+static void
+own_run_finish (OwnRun *run)
+{
+  ThreadRefNode *node = run->node;
+
+  if (run->taken_back || !(node->kind & THREADREF_NODE_NO_HANDLE))
+    __atomic_fetch_or (&node->state, THREADREF_NODE_DONE, __ATOMIC_ACQ_REL);
+  if (!run->taken_back)
+    own_release (run->self, node, run->walk_out);
+}
+
+/* The owner's end loop runs the newest node of its list. */
+static void
+own_fire (ThreadRefSentinel *self,
+          ThreadRefNode     *node)
+{
+  guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+  gboolean taken_back = FALSE;
+
+  own_unlink (self, node);
+
+  for (;;)
+    {
+      guint mode = state & THREADREF_NODE_STATE_MASK;
+
+      if (mode == THREADREF_NODE_LIVE || mode == THREADREF_NODE_CLAIMED)
+        {
+          /* CLAIMED: the exit pass took it but has not run it: this thread
+           * takes it back and runs it itself, before its end is over. */
+          if (__atomic_compare_exchange_n (&node->state, &state,
+                                           (state & ~THREADREF_NODE_STATE_MASK) | THREADREF_NODE_FIRING,
+                                           FALSE, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+            {
+              taken_back = mode == THREADREF_NODE_CLAIMED;
+              break;
+            }
+          continue;
+        }
+
+      /* FIRING: the exit pass runs it right now; DONE: cancelled by another
+       * thread, or run by the pass. */
+      if (mode == THREADREF_NODE_DONE && !(state & THREADREF_NODE_PASS_HELD))
+        __atomic_sub_fetch (&self->own_dead, 1, __ATOMIC_RELAXED);
+      __atomic_thread_fence (__ATOMIC_SEQ_CST);
+      if (!(state & THREADREF_NODE_PASS_HELD))
+        own_release (self, node, own_walk_out (self));
+      return;
+    }
+
+  {
+    OwnRun run __attribute__ ((cleanup (own_run_finish))) = {
+      self, node, own_walk_out (self), taken_back
+    };
+
+    if (G_UNLIKELY (self->debug))
+      self->n_ran[2]++;
+    node->func (node->data);
+  }
+}
+
+/* Gives back a handle of the owner's list, on the owner thread while the
+ * lifetime is ALIVE. */
+static gboolean
+own_give_back (ThreadRefSentinel *self,
+               ThreadRefNode     *node)
+{
+  guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+
+  self->own_holders--;
+  if ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE)
+    {
+      own_unlink (self, node);
+      if (__atomic_compare_exchange_n (&node->state, &state,
+                                       (state & ~THREADREF_NODE_STATE_MASK) |
+                                       THREADREF_NODE_DONE | THREADREF_NODE_HANDLE_GONE,
+                                       FALSE, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+        {
+          own_release (self, node, own_walk_out (self));
+          return TRUE;
+        }
+      /* The exit pass took it just now: it is unlinked; the pass holds it. */
+    }
+
+  /* Held by the exit pass (running or about to): nobody frees it. */
+  __atomic_fetch_or (&node->state, THREADREF_NODE_HANDLE_GONE, __ATOMIC_ACQ_REL);
+  return FALSE;
+}
+
+/* Gives back a handle of an owner's list from another thread, or after
+ * the lifetime stopped being ALIVE. */
+static gboolean
+own_give_back_elsewhere (ThreadRefSentinel *self,
+                         ThreadRefNode     *node)
+{
+  guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+  gboolean cancelled = FALSE;
+  gboolean free_node = FALSE;
+  gboolean unused;
+
+  for (;;)
+    {
+      if ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE)
+        {
+          /* It stays linked: the owner unlinks and frees it. */
+          if (__atomic_compare_exchange_n (&node->state, &state,
+                                           (state & ~THREADREF_NODE_STATE_MASK) |
+                                           THREADREF_NODE_DONE | THREADREF_NODE_HANDLE_GONE,
+                                           FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            {
+              cancelled = TRUE;
+              __atomic_add_fetch (&self->own_dead, 1, __ATOMIC_RELAXED);
+              break;
+            }
+          continue;
+        }
+
+      {
+        guint prev = __atomic_fetch_or (&node->state, THREADREF_NODE_HANDLE_GONE, __ATOMIC_ACQ_REL);
+
+        free_node = (prev & THREADREF_NODE_UNLINKED) && !(prev & THREADREF_NODE_PASS_HELD) &&
+                    (prev & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_DONE;
+      }
+      break;
+    }
+
+  g_mutex_lock (&self->lock);
+  self->remote_gone++;
+  unused = sentinel_unused_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  if (free_node)
+    g_free (node);
+  if (unused)
+    sentinel_release (self);
+
+  return cancelled;
 }
 
 void
@@ -511,6 +919,16 @@ threadref_node_give_back (ThreadRefNode *node)
       return FALSE;
     }
 
+  if (node->kind & THREADREF_NODE_OWN)
+    {
+      /* Its list is its owner's: only the owner, while the lifetime is
+       * ALIVE (it is the one that ends it), may unlink. */
+      if (self->owner == thread_serial () &&
+          __atomic_load_n (&self->state, __ATOMIC_RELAXED) == SENTINEL_ALIVE)
+        return own_give_back (self, node);
+      return own_give_back_elsewhere (self, node);
+    }
+
   g_mutex_lock (&self->lock);
   cancelled = node_get_state (node) == THREADREF_NODE_LIVE;
   if (cancelled)
@@ -602,13 +1020,27 @@ threadref_sentinel_drain (ThreadRefSentinel *self)
 {
   for (;;)
     {
+      ThreadRefNode *own = self->own_newest;
       ThreadRefNode *node;
+
+      /* Newest first across both lists. The locked list's stamp may be a
+       * moment old: what another thread attaches meanwhile is concurrent
+       * with this node and has no order to keep. */
+      if (own != NULL && own->stamp >= __atomic_load_n (&self->locked_stamp, __ATOMIC_RELAXED))
+        {
+          own_fire (self, own);
+          continue;
+        }
 
       g_mutex_lock (&self->lock);
       node = self->newest;
-      if (node == NULL)
+      if (node == NULL || (own != NULL && own->stamp >= node->stamp))
         {
           g_mutex_unlock (&self->lock);
+          if (own != NULL)
+            continue;
+          if (self->deferred != NULL)
+            own_flush_deferred (self);
           return;
         }
       node_claim_locked (self, node);
@@ -630,7 +1062,7 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
   for (;;)
     {
       g_mutex_lock (&self->lock);
-      if (self->newest == NULL)
+      if (self->newest == NULL && self->own_newest == NULL)
         {
           /* What the exit pass claimed and has not run yet, the caller
            * takes back and runs first (threadref-exit.c). */
@@ -639,7 +1071,15 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
               g_mutex_unlock (&self->lock);
               return FALSE;
             }
-          break;
+          if (self->deferred == NULL)
+            break;
+          /* Nodes unlinked while a walk was out: walks are short, and
+           * nothing of this lifetime may outlive it. */
+          g_mutex_unlock (&self->lock);
+          while (__atomic_load_n (&self->walkers, __ATOMIC_ACQUIRE) != 0)
+            g_thread_yield ();
+          own_flush_deferred (self);
+          continue;
         }
       g_mutex_unlock (&self->lock);
       threadref_sentinel_drain (self);
@@ -683,76 +1123,138 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
   return TRUE;
 }
 
-/* Merges two lists linked through ->older, each newest first by stamp;
- * on equal stamps, a's nodes come first. */
-static ThreadRefNode *
-merge_newest_first (ThreadRefNode *a,
-                    ThreadRefNode *b)
+static inline gboolean
+exit_eligible (guint    state,
+               guint64  stamp,
+               guint64  stamp_limit)
 {
-  ThreadRefNode head = { 0 };
-  ThreadRefNode *tail = &head;
-
-  while (a != NULL && b != NULL)
-    {
-      if (a->stamp >= b->stamp)
-        {
-          tail->older = a;
-          a = a->older;
-        }
-      else
-        {
-          tail->older = b;
-          b = b->older;
-        }
-      tail = tail->older;
-    }
-  tail->older = a != NULL ? a : b;
-
-  return head.older;
+  return (state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE &&
+         (state & THREADREF_NODE_PROCESS_EXIT) &&
+         (stamp <= stamp_limit || (state & THREADREF_NODE_EXIT_PASS));
 }
 
-ThreadRefNode *
-threadref_sentinel_claim_for_exit (guint64 stamp_limit)
+/* Whether the exit pass looks at self at all. The registry lock is held. */
+static inline gboolean
+exit_walks (ThreadRefSentinel *self,
+            guint64            me)
+{
+  return self->owner != me && g_atomic_int_get (&self->state) != SENTINEL_ENDED;
+}
+
+guint
+threadref_sentinel_count_for_exit (guint64 stamp_limit)
 {
   guint64 me = thread_serial ();
-  ThreadRefNode *claimed = NULL;
+  guint n = 0;
 
   threadref_registry_lock ();
   for (ThreadRefRegistryLink *link = threadref_registry_first (); link != NULL; link = link->next)
     {
       ThreadRefSentinel *self = SENTINEL_FROM_LINK (link);
-      ThreadRefNode head = { 0 };
-      ThreadRefNode *tail = &head;
 
       g_mutex_lock (&self->lock);
-      if (self->owner != me && g_atomic_int_get (&self->state) != SENTINEL_ENDED)
+      if (exit_walks (self, me))
         {
-          ThreadRefNode *node = self->newest;
-
-          while (node != NULL)
-            {
-              ThreadRefNode *older = node->older;
-              guint state = node->state;
-
-              if ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE &&
-                  (state & THREADREF_NODE_PROCESS_EXIT) &&
-                  (node->stamp <= stamp_limit || (state & THREADREF_NODE_EXIT_PASS)))
-                {
-                  node_claim_locked (self, node);
-                  self->n_held_by_pass++;
-                  tail->older = node;
-                  tail = node;
-                }
-              node = older;
-            }
+          for (ThreadRefNode *node = self->newest; node != NULL; node = node->older)
+            n += exit_eligible (node->state, node->stamp, stamp_limit);
+          for (ThreadRefNode *node = own_walk_begin (self); node != NULL; node = own_walk_next (node))
+            n += exit_eligible (__atomic_load_n (&node->state, __ATOMIC_ACQUIRE), node->stamp, stamp_limit);
+          own_walk_end (self);
         }
       g_mutex_unlock (&self->lock);
-
-      claimed = merge_newest_first (claimed, head.older);
     }
   threadref_registry_unlock ();
 
-  return claimed;
+  return n;
+}
+
+guint
+threadref_sentinel_claim_for_exit (guint64         stamp_limit,
+                                   ThreadRefNode **out,
+                                   guint           capacity)
+{
+  guint64 me = thread_serial ();
+  guint n = 0;
+
+  threadref_registry_lock ();
+  for (ThreadRefRegistryLink *link = threadref_registry_first ();
+       link != NULL && n < capacity; link = link->next)
+    {
+      ThreadRefSentinel *self = SENTINEL_FROM_LINK (link);
+
+      g_mutex_lock (&self->lock);
+      if (exit_walks (self, me))
+        {
+          ThreadRefNode *node = self->newest;
+
+          /* The locked list: unlinked, and held by the pass until it has
+           * run them or the lifetime's thread takes them back. */
+          while (node != NULL && n < capacity)
+            {
+              ThreadRefNode *older = node->older;
+
+              if (exit_eligible (node->state, node->stamp, stamp_limit))
+                {
+                  node_claim_locked (self, node);
+                  self->n_held_by_pass++;
+                  out[n++] = node;
+                }
+              node = older;
+            }
+
+          /* The owner's list: claimed in place; its owner may take them back
+           * (threadref_sentinel_run_for_exit()). */
+          for (node = own_walk_begin (self); node != NULL && n < capacity; node = own_walk_next (node))
+            {
+              guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+
+              while (exit_eligible (state, node->stamp, stamp_limit))
+                if (__atomic_compare_exchange_n (&node->state, &state,
+                                                 (state & ~THREADREF_NODE_STATE_MASK) |
+                                                 THREADREF_NODE_CLAIMED | THREADREF_NODE_PASS_HELD,
+                                                 FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                  {
+                    out[n++] = node;
+                    break;
+                  }
+            }
+          own_walk_end (self);
+        }
+      g_mutex_unlock (&self->lock);
+    }
+  threadref_registry_unlock ();
+
+  return n;
+}
+
+void
+threadref_sentinel_run_for_exit (ThreadRefNode *node)
+{
+  ThreadRefSentinel *lifetime = node->sentinel;
+  guint state;
+
+  if (!(node->kind & THREADREF_NODE_OWN))
+    {
+      /* The node may be gone once it has run; its lifetime stays until
+       * pass_done() says it was run. */
+      threadref_node_run (node);
+      threadref_sentinel_pass_done (lifetime, 1);
+      return;
+    }
+
+  /* Still linked in its owner's list: unless the owner took it back, run
+   * it. It is never freed (PASS_HELD): the process is exiting. */
+  state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+  while ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_CLAIMED)
+    if (__atomic_compare_exchange_n (&node->state, &state,
+                                     (state & ~THREADREF_NODE_STATE_MASK) | THREADREF_NODE_FIRING,
+                                     FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      {
+        OwnRun run __attribute__ ((cleanup (own_run_finish))) = { lifetime, node, FALSE, TRUE };
+
+        node->func (node->data);
+        return;
+      }
 }
 
 void
@@ -760,6 +1262,9 @@ threadref_sentinel_pass_drop_locked (ThreadRefNode *node)
 {
   ThreadRefSentinel *self = node->sentinel;
 
+  /* One of an owner's list stays there, as its lifetime's nodes do. */
+  if (node->kind & THREADREF_NODE_OWN)
+    return;
   g_assert (self->n_held_by_pass > 0);
   self->n_held_by_pass--;
   node_set_state_locked (node, THREADREF_NODE_DONE);
@@ -891,8 +1396,9 @@ threadref_sentinel_has_nodes (ThreadRefSentinel *self)
 {
   gboolean has_nodes;
 
+  /* The owner's list is the caller's own (it is the owner). */
   g_mutex_lock (&self->lock);
-  has_nodes = self->newest != NULL;
+  has_nodes = self->newest != NULL || self->own_newest != NULL;
   g_mutex_unlock (&self->lock);
 
   return has_nodes;
@@ -906,6 +1412,11 @@ threadref_sentinel_count_nodes (ThreadRefSentinel *self)
   g_mutex_lock (&self->lock);
   for (ThreadRefNode *node = self->newest; node != NULL; node = node->older)
     n++;
+  /* What other threads cancelled is still linked there, until its owner
+   * meets it: count what is LIVE. */
+  for (ThreadRefNode *node = own_walk_begin (self); node != NULL; node = own_walk_next (node))
+    n += (__atomic_load_n (&node->state, __ATOMIC_ACQUIRE) & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE;
+  own_walk_end (self);
   g_mutex_unlock (&self->lock);
 
   return n;
@@ -1007,7 +1518,24 @@ threadref_sentinel_fork_child (void)
               node_set_state_locked (node, THREADREF_NODE_DONE);
               node = older;
             }
-          self->newest = NULL;
+          list_set_newest (self, NULL);
+          /* The owner's list: every node reachable from its newest is
+           * allocated whatever the owner was doing at fork() (it frees only
+           * what it has unlinked). They are its handles' holders' now: what
+           * is given back stays allocated here. */
+          for (node = self->own_newest; node != NULL;)
+            {
+              ThreadRefNode *older = node->older;
+
+              node->state = (node->state & ~THREADREF_NODE_STATE_MASK) | THREADREF_NODE_DONE;
+              node = older;
+            }
+          self->own_newest = NULL;
+          self->own_stamp = 0;
+          self->own_count = 0;
+          self->deferred = NULL;
+          self->walkers = 0;
+          self->own_dead = 0;
           /* A node its vanished thread had claimed but not referenced would
            * make the ref's dispose wait forever. */
           if (self->claimed != NULL)

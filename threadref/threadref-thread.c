@@ -383,7 +383,15 @@ thread_attach (ThreadRefNode     *node,
   if (G_UNLIKELY (lifetime == NULL))
     lifetime = lifetime_start (&end_now);
 
-  result = threadref_sentinel_attach_or_join (lifetime, node, kind, func, data, flags, join, key);
+  /* The plain path on the thread's current lifetime, which is ALIVE: its
+   * owner's list, without the lock. */
+  if ((kind & THREADREF_NODE_PLAIN) && lifetime == ts->current && join == NULL)
+    {
+      threadref_sentinel_attach_own (lifetime, node, kind, func, data, flags);
+      result = node;
+    }
+  else
+    result = threadref_sentinel_attach_or_join (lifetime, node, kind, func, data, flags, join, key);
 
   if (G_UNLIKELY (end_now))
     {
