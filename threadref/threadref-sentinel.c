@@ -90,11 +90,9 @@ struct _ThreadRefSentinel
   /* The owner's list ("The owner's list" below). */
   ThreadRefNode         *own_newest;     /* written by the owner (release), read by walkers */
   guint64                own_stamp;      /* atomic, written by the owner: own_newest's stamp, or 0 */
-  ThreadRefNode         *deferred;       /* owner: unlinked while a walker was out */
   guint                  own_count;      /* owner: nodes in the list */
   gsize                  own_holders;    /* owner: handles attached there and not given back there */
   gsize                  remote_gone;    /* under lock: such handles given back another way */
-  gint                   walkers;        /* atomic: walks of the list under way */
   gint                   own_dead;       /* atomic: nodes of the list cancelled elsewhere */
 
   gboolean               debug;          /* G_MESSAGES_DEBUG covers us: count what runs */
@@ -151,13 +149,18 @@ threadref_sentinel_init (ThreadRefSentinel *self)
   g_queue_init (&self->observers);
 }
 
+static void own_barrier_init (void);
+
 ThreadRefSentinel *
 threadref_sentinel_new (gboolean with_thread)
 {
-  ThreadRefRegistryLink *link = threadref_registry_reuse ();
+  ThreadRefRegistryLink *link;
   ThreadRefSentinel *self;
   GThread *thread = with_thread ? g_thread_ref (g_thread_self ()) : NULL;
   pid_t tid = (pid_t) syscall (SYS_gettid);
+
+  own_barrier_init ();
+  link = threadref_registry_reuse ();
 
   if (link != NULL)
     {
@@ -171,7 +174,7 @@ threadref_sentinel_new (gboolean with_thread)
       self->refusing = FALSE;
       /* The owner's list of the last lifetime is empty, and so are its
        * counts (finish_end() and the release say so). */
-      g_assert (self->own_newest == NULL && self->deferred == NULL);
+      g_assert (self->own_newest == NULL);
       self->own_count = 0;
       self->own_holders = 0;
       self->remote_gone = 0;
@@ -433,51 +436,130 @@ threadref_sentinel_attach_or_join (ThreadRefSentinel *self,
  *
  * Plain nodes that a thread registers on its own ALIVE lifetime (the plain
  * path's everyday case) go to a second list that only the owner thread
- * links and unlinks, without the lock: registering costs no atomic
- * read-modify-write at all, running or cancelling one on the owner thread a
- * single compare-and-swap of the node's state (issue 13; the benchmark's
- * "per callback" section). Everything else works around the owner:
+ * links and unlinks, without the lock and without any atomic
+ * read-modify-write: registering, running or cancelling one costs the
+ * owner plain loads and stores (issue 13; the benchmark's "per callback"
+ * section). Whatever other threads do to such a node — cancel it, claim it
+ * for the exit pass, walk the list to count or claim — they do under the
+ * lifetime's lock, and they pay for the owner's speed:
  *
- *  - another thread that cancels such a node only moves its state to DONE
- *    (a CAS); the node stays linked until the owner meets it, in its end
- *    loop or in a sweep once such nodes pile up (own_dead);
- *  - the exit pass claims nodes by CAS (CLAIMED | PASS_HELD) and leaves them
- *    linked; an owner that meets one still CLAIMED takes it back by CAS and
- *    runs it itself;
- *  - walks (the exit pass's, count_nodes()) go along ->older under the lock,
- *    which keeps walkers apart from each other and from the rest, while the
- *    owner goes on. The owner never clears an unlinked node's own links, so
- *    a walker standing on it goes on from it; and it frees a node only if
- *    no walk is out: it unlinks, does the CAS, and then reads walkers, while
- *    a walker adds itself to walkers and then reads the list (Dekker: one of
- *    the two sees the other). A node unlinked while a walk was out waits in
- *    deferred for the next time none is.
+ *  - the owner takes a node (to run it, or to cancel it) by unlinking it,
+ *    marking it OWN_TAKEN in its kind word (only the owner writes that
+ *    word's upper bits), then reading remote_active, the number of such
+ *    operations under way in the process; if none is, it has won: nothing
+ *    another thread does can touch the node any more;
+ *  - another thread adds itself to remote_active and then makes every
+ *    thread of the process go through a full memory barrier (membarrier(2),
+ *    MEMBARRIER_CMD_PRIVATE_EXPEDITED) before it reads any node. Either the
+ *    owner's read saw it (the owner then decides under the lock, as it
+ *    does), or the barrier made the owner's unlink and mark visible before
+ *    this thread reads: it leaves the node alone, and never reaches it in a
+ *    walk. This is the asymmetric form of Dekker's algorithm; without
+ *    membarrier (an old kernel, a seccomp filter) the owner pays a fence
+ *    instead, and under ThreadSanitizer, which knows neither, the owner
+ *    always decides under the lock;
+ *  - a node another thread cancelled stays linked, DONE, until its owner
+ *    meets it: in its end loop, or in a sweep once such nodes pile up;
+ *  - a node the exit pass claimed stays linked too, CLAIMED and PASS_HELD
+ *    (the pass keeps a pointer to it, and nobody frees it: the process is
+ *    exiting); an owner that meets it before the pass ran it takes it back,
+ *    under the lock, and runs it itself.
  *
  * The order of the lifetime's two lists against each other is the nodes'
  * creation stamps (every node has one).
  */
 
-/* After the owner's CAS of a node it has just unlinked: whether a walk is
- * out, which may still reach the node. On x86 the CAS is a locked
- * instruction, a full barrier; elsewhere, and for ThreadSanitizer, which
- * does not know that, a fence makes it one. */
-static inline gboolean
-own_walk_out (ThreadRefSentinel *self)
-{
-#if !(defined (__x86_64__) || defined (__i386__)) || defined (__SANITIZE_THREAD__)
-  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+/* Owner-only bits of a node's kind word. */
+#define OWN_TAKEN (1u << 24)
+
+/* Operations of other threads on owners' lists under way. */
+static gint remote_active;
+/* Whether membarrier() makes the owners' side free (see above). */
+static gboolean asymmetric;
+
+#if defined (__SANITIZE_THREAD__)
+# define OWNER_LOCK_FREE 0
+#else
+# define OWNER_LOCK_FREE 1
 #endif
-  return __atomic_load_n (&self->walkers, __ATOMIC_ACQUIRE) != 0;
+
+static void
+own_barrier_init (void)
+{
+  static gsize initialized;
+
+  if (g_once_init_enter (&initialized))
+    {
+#if defined (SYS_membarrier) && OWNER_LOCK_FREE
+      /* MEMBARRIER_CMD_QUERY = 0, _PRIVATE_EXPEDITED = 8,
+       * _REGISTER_PRIVATE_EXPEDITED = 16 (linux/membarrier.h, Linux 4.14):
+       * spelled out, since the header need not be installed. */
+      long commands = syscall (SYS_membarrier, 0, 0, 0);
+
+      asymmetric = commands > 0 && (commands & 8) && (commands & 16) &&
+                   syscall (SYS_membarrier, 16, 0, 0) == 0;
+#endif
+      g_once_init_leave (&initialized, 1);
+    }
 }
 
-/* A walk of the owner's list begins; the caller holds the lock. */
-static inline ThreadRefNode *
-own_walk_begin (ThreadRefSentinel *self)
+/* Another thread starts an operation on some owner's list; the caller
+ * holds that lifetime's lock. */
+static inline void
+remote_begin (void)
 {
-  __atomic_add_fetch (&self->walkers, 1, __ATOMIC_SEQ_CST);
-#if !(defined (__x86_64__) || defined (__i386__)) || defined (__SANITIZE_THREAD__)
-  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+  __atomic_add_fetch (&remote_active, 1, __ATOMIC_SEQ_CST);
+#if defined (SYS_membarrier)
+  if (asymmetric && syscall (SYS_membarrier, 8, 0, 0) != 0)
+    g_error ("threadref: membarrier() failed after it was registered: %s", g_strerror (errno));
 #endif
+}
+
+static inline void
+remote_end (void)
+{
+  __atomic_sub_fetch (&remote_active, 1, __ATOMIC_RELEASE);
+}
+
+/* The owner has unlinked node and marks it taken: TRUE if no other thread
+ * can touch it any more, FALSE if one may be at it (the owner then decides
+ * under the lock). */
+static inline gboolean
+own_take (ThreadRefNode *node)
+{
+#if OWNER_LOCK_FREE
+  __atomic_store_n (&node->kind, node->kind | OWN_TAKEN, __ATOMIC_RELAXED);
+  if (G_LIKELY (asymmetric))
+    __atomic_signal_fence (__ATOMIC_SEQ_CST);
+  else
+    __atomic_thread_fence (__ATOMIC_SEQ_CST);
+  return __atomic_load_n (&remote_active, __ATOMIC_ACQUIRE) == 0;
+#else
+  __atomic_store_n (&node->kind, node->kind | OWN_TAKEN, __ATOMIC_RELAXED);
+  return FALSE;
+#endif
+}
+
+static inline guint
+node_load_state (ThreadRefNode *node)
+{
+  return __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+}
+
+static inline void
+node_store_mode (ThreadRefNode      *node,
+                 guint               state,
+                 ThreadRefNodeState  mode,
+                 guint               flags)
+{
+  __atomic_store_n (&node->state, (state & ~THREADREF_NODE_STATE_MASK) | mode | flags, __ATOMIC_RELEASE);
+}
+
+/* Walks of an owner's list, by another thread, between remote_begin() and
+ * remote_end(), holding the lifetime's lock. */
+static inline ThreadRefNode *
+own_walk_first (ThreadRefSentinel *self)
+{
   return __atomic_load_n (&self->own_newest, __ATOMIC_ACQUIRE);
 }
 
@@ -487,10 +569,12 @@ own_walk_next (ThreadRefNode *node)
   return __atomic_load_n (&node->older, __ATOMIC_ACQUIRE);
 }
 
-static inline void
-own_walk_end (ThreadRefSentinel *self)
+/* Neither taken by its owner nor cancelled, claimed or run. */
+static inline gboolean
+own_walk_live (ThreadRefNode *node)
 {
-  __atomic_sub_fetch (&self->walkers, 1, __ATOMIC_RELEASE);
+  return !(__atomic_load_n (&node->kind, __ATOMIC_RELAXED) & OWN_TAKEN) &&
+         (node_load_state (node) & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE;
 }
 
 /* Owner only. */
@@ -509,7 +593,7 @@ own_push (ThreadRefSentinel *self,
   self->own_count++;
 }
 
-/* Owner only. The node keeps its own links (see above). */
+/* Owner only. */
 static inline void
 own_unlink (ThreadRefSentinel *self,
             ThreadRefNode     *node)
@@ -529,60 +613,24 @@ own_unlink (ThreadRefSentinel *self,
   self->own_count--;
 }
 
-/* The owner is done with an unlinked node and no walk can reach it: free it
- * if nobody else may still use it. */
+/* A node of an owner's list has run (or was left by unwinding): its
+ * owner no longer needs it, and no walk can reach it. */
 static void
-own_let_go (ThreadRefNode *node)
+own_done (ThreadRefNode *node)
 {
   guint prev;
 
-  if (node->kind & THREADREF_NODE_NO_HANDLE)
+  if ((node->kind & THREADREF_NODE_NO_HANDLE) &&
+      !(node_load_state (node) & THREADREF_NODE_PASS_HELD))
     {
-      if (!(__atomic_load_n (&node->state, __ATOMIC_ACQUIRE) & THREADREF_NODE_PASS_HELD))
-        g_free (node);
+      g_free (node);
       return;
     }
 
   /* A handle: its holder gives it back (HANDLE_GONE) before or after. */
-  prev = __atomic_fetch_or (&node->state, THREADREF_NODE_UNLINKED, __ATOMIC_ACQ_REL);
-  if ((prev & THREADREF_NODE_HANDLE_GONE) && !(prev & THREADREF_NODE_PASS_HELD) &&
-      (prev & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_DONE)
+  prev = __atomic_fetch_or (&node->state, THREADREF_NODE_DONE | THREADREF_NODE_UNLINKED, __ATOMIC_ACQ_REL);
+  if ((prev & THREADREF_NODE_HANDLE_GONE) && !(prev & THREADREF_NODE_PASS_HELD))
     g_free (node);
-}
-
-/* Owner only: lets go of node now, or once no walk is out. walk_out: what
- * own_walk_out() said after the node's unlink and CAS. */
-static inline void
-own_release (ThreadRefSentinel *self,
-             ThreadRefNode     *node,
-             gboolean           walk_out)
-{
-  if (G_LIKELY (!walk_out))
-    {
-      own_let_go (node);
-      return;
-    }
-  /* Its ->older is no longer the list's: it links the deferred ones. */
-  node->newer = self->deferred;
-  self->deferred = node;
-}
-
-/* Owner only: lets go of what waited for walks to end, if none is out. */
-static void
-own_flush_deferred (ThreadRefSentinel *self)
-{
-  ThreadRefNode *node;
-
-  if (__atomic_load_n (&self->walkers, __ATOMIC_ACQUIRE) != 0)
-    return;
-  node = g_steal_pointer (&self->deferred);
-  while (node != NULL)
-    {
-      ThreadRefNode *next = node->newer;
-
-      own_let_go (node);
-      node = next;
-    }
 }
 
 /* Owner only: unlinks what other threads cancelled, once there are many. */
@@ -591,17 +639,18 @@ own_sweep (ThreadRefSentinel *self)
 {
   ThreadRefNode *swept = NULL;
   ThreadRefNode *node = self->own_newest;
-  gboolean walk_out;
+  gboolean free_now = TRUE;
 
   while (node != NULL)
     {
       ThreadRefNode *older = __atomic_load_n (&node->older, __ATOMIC_RELAXED);
-      guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+      guint state = node_load_state (node);
 
       if ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_DONE &&
           !(state & THREADREF_NODE_PASS_HELD))
         {
           own_unlink (self, node);
+          free_now &= own_take (node);
           __atomic_sub_fetch (&self->own_dead, 1, __ATOMIC_RELAXED);
           node->newer = swept;
           swept = node;
@@ -609,15 +658,18 @@ own_sweep (ThreadRefSentinel *self)
       node = older;
     }
 
-  __atomic_thread_fence (__ATOMIC_SEQ_CST);
-  walk_out = own_walk_out (self);
+  /* A walk may be under way: it holds the lock, so wait for it. */
+  if (!free_now)
+    g_mutex_lock (&self->lock);
   while (swept != NULL)
     {
       ThreadRefNode *next = swept->newer;
 
-      own_release (self, swept, walk_out);
+      g_free (swept);
       swept = next;
     }
+  if (!free_now)
+    g_mutex_unlock (&self->lock);
 }
 
 void
@@ -628,6 +680,8 @@ threadref_sentinel_attach_own (ThreadRefSentinel *self,
                                gpointer           data,
                                guint              flags)
 {
+  guint dead;
+
   g_assert (kind & THREADREF_NODE_PLAIN);
 
   node->func = func;
@@ -640,30 +694,16 @@ threadref_sentinel_attach_own (ThreadRefSentinel *self,
     self->own_holders++;
   own_push (self, node);
 
-  if (G_UNLIKELY (self->deferred != NULL))
-    own_flush_deferred (self);
-  if (G_UNLIKELY (__atomic_load_n (&self->own_dead, __ATOMIC_RELAXED) > 32) &&
-      (guint) __atomic_load_n (&self->own_dead, __ATOMIC_RELAXED) * 2 > self->own_count)
+  dead = (guint) __atomic_load_n (&self->own_dead, __ATOMIC_RELAXED);
+  if (G_UNLIKELY (dead > 32) && dead * 2 > self->own_count)
     own_sweep (self);
 }
 
 /* After an owner's node ran, or was left by unwinding. */
-typedef struct {
-  ThreadRefSentinel *self;
-  ThreadRefNode     *node;
-  gboolean           walk_out;
-  gboolean           taken_back;   /* the pass holds it: only mark it done */
-} OwnRun;
-
 static void
-own_run_finish (OwnRun *run)
+own_run_finish (ThreadRefNode **running)
 {
-  ThreadRefNode *node = run->node;
-
-  if (run->taken_back || !(node->kind & THREADREF_NODE_NO_HANDLE))
-    __atomic_fetch_or (&node->state, THREADREF_NODE_DONE, __ATOMIC_ACQ_REL);
-  if (!run->taken_back)
-    own_release (run->self, node, run->walk_out);
+  own_done (*running);
 }
 
 /* The owner's end loop runs the newest node of its list. */
@@ -671,47 +711,52 @@ static void
 own_fire (ThreadRefSentinel *self,
           ThreadRefNode     *node)
 {
-  guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
-  gboolean taken_back = FALSE;
+  guint state;
 
   own_unlink (self, node);
-
-  for (;;)
+  if (G_LIKELY (own_take (node)))
     {
-      guint mode = state & THREADREF_NODE_STATE_MASK;
-
-      if (mode == THREADREF_NODE_LIVE || mode == THREADREF_NODE_CLAIMED)
-        {
-          /* CLAIMED: the exit pass took it but has not run it: this thread
-           * takes it back and runs it itself, before its end is over. */
-          if (__atomic_compare_exchange_n (&node->state, &state,
-                                           (state & ~THREADREF_NODE_STATE_MASK) | THREADREF_NODE_FIRING,
-                                           FALSE, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
-            {
-              taken_back = mode == THREADREF_NODE_CLAIMED;
-              break;
-            }
-          continue;
-        }
-
-      /* FIRING: the exit pass runs it right now; DONE: cancelled by another
-       * thread, or run by the pass. */
-      if (mode == THREADREF_NODE_DONE && !(state & THREADREF_NODE_PASS_HELD))
-        __atomic_sub_fetch (&self->own_dead, 1, __ATOMIC_RELAXED);
-      __atomic_thread_fence (__ATOMIC_SEQ_CST);
-      if (!(state & THREADREF_NODE_PASS_HELD))
-        own_release (self, node, own_walk_out (self));
-      return;
+      state = node_load_state (node);
+      if (G_LIKELY ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE))
+        goto run;
     }
 
+  /* Another thread may be at it: decide under the lock, where they do. */
+  g_mutex_lock (&self->lock);
+  state = node_load_state (node);
+  switch (state & THREADREF_NODE_STATE_MASK)
+    {
+    case THREADREF_NODE_LIVE:
+    case THREADREF_NODE_CLAIMED:
+      /* CLAIMED: the exit pass took it but has not run it: this thread
+       * takes it back and runs it itself, before its end is over. */
+      node_store_mode (node, state, THREADREF_NODE_FIRING, 0);
+      g_mutex_unlock (&self->lock);
+      goto run;
+    case THREADREF_NODE_DONE:
+      if (!(state & THREADREF_NODE_PASS_HELD))
+        {
+          /* Cancelled by another thread, which left it to us; no walk is
+           * out while we hold the lock. */
+          __atomic_sub_fetch (&self->own_dead, 1, __ATOMIC_RELAXED);
+          g_free (node);
+        }
+      break;
+    case THREADREF_NODE_FIRING:
+    default:
+      /* The exit pass runs it: its pointer stays good. */
+      break;
+    }
+  g_mutex_unlock (&self->lock);
+  return;
+
+run:
   {
-    OwnRun run __attribute__ ((cleanup (own_run_finish))) = {
-      self, node, own_walk_out (self), taken_back
-    };
+    ThreadRefNode *running __attribute__ ((cleanup (own_run_finish))) = node;
 
     if (G_UNLIKELY (self->debug))
       self->n_ran[2]++;
-    node->func (node->data);
+    running->func (running->data);
   }
 }
 
@@ -721,66 +766,80 @@ static gboolean
 own_give_back (ThreadRefSentinel *self,
                ThreadRefNode     *node)
 {
-  guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+  guint state;
+  gboolean cancelled = FALSE;
 
   self->own_holders--;
-  if ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE)
+  own_unlink (self, node);
+  if (G_LIKELY (own_take (node)))
     {
-      own_unlink (self, node);
-      if (__atomic_compare_exchange_n (&node->state, &state,
-                                       (state & ~THREADREF_NODE_STATE_MASK) |
-                                       THREADREF_NODE_DONE | THREADREF_NODE_HANDLE_GONE,
-                                       FALSE, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+      state = node_load_state (node);
+      if (G_LIKELY ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE))
         {
-          own_release (self, node, own_walk_out (self));
+          g_free (node);
           return TRUE;
         }
-      /* The exit pass took it just now: it is unlinked; the pass holds it. */
     }
 
-  /* Held by the exit pass (running or about to): nobody frees it. */
-  __atomic_fetch_or (&node->state, THREADREF_NODE_HANDLE_GONE, __ATOMIC_ACQ_REL);
-  return FALSE;
+  g_mutex_lock (&self->lock);
+  state = node_load_state (node);
+  switch (state & THREADREF_NODE_STATE_MASK)
+    {
+    case THREADREF_NODE_LIVE:
+      g_mutex_unlock (&self->lock);
+      g_free (node);
+      return TRUE;
+    case THREADREF_NODE_CLAIMED:
+      /* The exit pass has not run it yet: it never will. It keeps the
+       * pointer. */
+      node_store_mode (node, state, THREADREF_NODE_DONE, THREADREF_NODE_HANDLE_GONE);
+      cancelled = TRUE;
+      break;
+    default:
+      /* The exit pass runs it, or ran it: it keeps the pointer. */
+      __atomic_fetch_or (&node->state, THREADREF_NODE_HANDLE_GONE, __ATOMIC_ACQ_REL);
+      break;
+    }
+  g_mutex_unlock (&self->lock);
+
+  return cancelled;
 }
 
-/* Gives back a handle of an owner's list from another thread, or after
- * the lifetime stopped being ALIVE. */
+/* Gives back a handle of an owner's list from another thread, or after its
+ * lifetime stopped being ALIVE. */
 static gboolean
 own_give_back_elsewhere (ThreadRefSentinel *self,
                          ThreadRefNode     *node)
 {
-  guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
   gboolean cancelled = FALSE;
   gboolean free_node = FALSE;
   gboolean unused;
-
-  for (;;)
-    {
-      if ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE)
-        {
-          /* It stays linked: the owner unlinks and frees it. */
-          if (__atomic_compare_exchange_n (&node->state, &state,
-                                           (state & ~THREADREF_NODE_STATE_MASK) |
-                                           THREADREF_NODE_DONE | THREADREF_NODE_HANDLE_GONE,
-                                           FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            {
-              cancelled = TRUE;
-              __atomic_add_fetch (&self->own_dead, 1, __ATOMIC_RELAXED);
-              break;
-            }
-          continue;
-        }
-
-      {
-        guint prev = __atomic_fetch_or (&node->state, THREADREF_NODE_HANDLE_GONE, __ATOMIC_ACQ_REL);
-
-        free_node = (prev & THREADREF_NODE_UNLINKED) && !(prev & THREADREF_NODE_PASS_HELD) &&
-                    (prev & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_DONE;
-      }
-      break;
-    }
+  guint state;
 
   g_mutex_lock (&self->lock);
+  remote_begin ();
+  state = node_load_state (node);
+  if (!(__atomic_load_n (&node->kind, __ATOMIC_RELAXED) & OWN_TAKEN) &&
+      ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE ||
+       (state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_CLAIMED))
+    {
+      /* Its owner has not taken it, nor the exit pass run it: cancelled.
+       * It stays linked (only the owner unlinks) and the owner frees it;
+       * one the pass claimed the pass keeps. */
+      node_store_mode (node, state, THREADREF_NODE_DONE, THREADREF_NODE_HANDLE_GONE);
+      if (!(state & THREADREF_NODE_PASS_HELD))
+        __atomic_add_fetch (&self->own_dead, 1, __ATOMIC_RELAXED);
+      cancelled = TRUE;
+    }
+  else
+    {
+      /* Run or running: whoever of its runner and us comes second frees
+       * it. */
+      guint prev = __atomic_fetch_or (&node->state, THREADREF_NODE_HANDLE_GONE, __ATOMIC_ACQ_REL);
+
+      free_node = (prev & THREADREF_NODE_UNLINKED) && !(prev & THREADREF_NODE_PASS_HELD);
+    }
+  remote_end ();
   self->remote_gone++;
   unused = sentinel_unused_locked (self);
   g_mutex_unlock (&self->lock);
@@ -1039,8 +1098,6 @@ threadref_sentinel_drain (ThreadRefSentinel *self)
           g_mutex_unlock (&self->lock);
           if (own != NULL)
             continue;
-          if (self->deferred != NULL)
-            own_flush_deferred (self);
           return;
         }
       node_claim_locked (self, node);
@@ -1071,15 +1128,7 @@ threadref_sentinel_finish_end (ThreadRefSentinel *self)
               g_mutex_unlock (&self->lock);
               return FALSE;
             }
-          if (self->deferred == NULL)
-            break;
-          /* Nodes unlinked while a walk was out: walks are short, and
-           * nothing of this lifetime may outlive it. */
-          g_mutex_unlock (&self->lock);
-          while (__atomic_load_n (&self->walkers, __ATOMIC_ACQUIRE) != 0)
-            g_thread_yield ();
-          own_flush_deferred (self);
-          continue;
+          break;
         }
       g_mutex_unlock (&self->lock);
       threadref_sentinel_drain (self);
@@ -1148,6 +1197,7 @@ threadref_sentinel_count_for_exit (guint64 stamp_limit)
   guint n = 0;
 
   threadref_registry_lock ();
+  remote_begin ();
   for (ThreadRefRegistryLink *link = threadref_registry_first (); link != NULL; link = link->next)
     {
       ThreadRefSentinel *self = SENTINEL_FROM_LINK (link);
@@ -1157,12 +1207,12 @@ threadref_sentinel_count_for_exit (guint64 stamp_limit)
         {
           for (ThreadRefNode *node = self->newest; node != NULL; node = node->older)
             n += exit_eligible (node->state, node->stamp, stamp_limit);
-          for (ThreadRefNode *node = own_walk_begin (self); node != NULL; node = own_walk_next (node))
-            n += exit_eligible (__atomic_load_n (&node->state, __ATOMIC_ACQUIRE), node->stamp, stamp_limit);
-          own_walk_end (self);
+          for (ThreadRefNode *node = own_walk_first (self); node != NULL; node = own_walk_next (node))
+            n += own_walk_live (node) && exit_eligible (node_load_state (node), node->stamp, stamp_limit);
         }
       g_mutex_unlock (&self->lock);
     }
+  remote_end ();
   threadref_registry_unlock ();
 
   return n;
@@ -1177,6 +1227,7 @@ threadref_sentinel_claim_for_exit (guint64         stamp_limit,
   guint n = 0;
 
   threadref_registry_lock ();
+  remote_begin ();
   for (ThreadRefRegistryLink *link = threadref_registry_first ();
        link != NULL && n < capacity; link = link->next)
     {
@@ -1204,24 +1255,20 @@ threadref_sentinel_claim_for_exit (guint64         stamp_limit,
 
           /* The owner's list: claimed in place; its owner may take them back
            * (threadref_sentinel_run_for_exit()). */
-          for (node = own_walk_begin (self); node != NULL && n < capacity; node = own_walk_next (node))
+          for (node = own_walk_first (self); node != NULL && n < capacity; node = own_walk_next (node))
             {
-              guint state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
+              guint state = node_load_state (node);
 
-              while (exit_eligible (state, node->stamp, stamp_limit))
-                if (__atomic_compare_exchange_n (&node->state, &state,
-                                                 (state & ~THREADREF_NODE_STATE_MASK) |
-                                                 THREADREF_NODE_CLAIMED | THREADREF_NODE_PASS_HELD,
-                                                 FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                  {
-                    out[n++] = node;
-                    break;
-                  }
+              if (own_walk_live (node) && exit_eligible (state, node->stamp, stamp_limit))
+                {
+                  node_store_mode (node, state, THREADREF_NODE_CLAIMED, THREADREF_NODE_PASS_HELD);
+                  out[n++] = node;
+                }
             }
-          own_walk_end (self);
         }
       g_mutex_unlock (&self->lock);
     }
+  remote_end ();
   threadref_registry_unlock ();
 
   return n;
@@ -1242,19 +1289,24 @@ threadref_sentinel_run_for_exit (ThreadRefNode *node)
       return;
     }
 
-  /* Still linked in its owner's list: unless the owner took it back, run
-   * it. It is never freed (PASS_HELD): the process is exiting. */
-  state = __atomic_load_n (&node->state, __ATOMIC_ACQUIRE);
-  while ((state & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_CLAIMED)
-    if (__atomic_compare_exchange_n (&node->state, &state,
-                                     (state & ~THREADREF_NODE_STATE_MASK) | THREADREF_NODE_FIRING,
-                                     FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-      {
-        OwnRun run __attribute__ ((cleanup (own_run_finish))) = { lifetime, node, FALSE, TRUE };
+  /* Still linked in its owner's list, or unlinked by its owner, who then
+   * took it back or leaves it to us. It is never freed (PASS_HELD): the
+   * process is exiting. */
+  g_mutex_lock (&lifetime->lock);
+  state = node_load_state (node);
+  if ((state & THREADREF_NODE_STATE_MASK) != THREADREF_NODE_CLAIMED)
+    {
+      g_mutex_unlock (&lifetime->lock);
+      return;
+    }
+  node_store_mode (node, state, THREADREF_NODE_FIRING, 0);
+  g_mutex_unlock (&lifetime->lock);
 
-        node->func (node->data);
-        return;
-      }
+  {
+    ThreadRefNode *running __attribute__ ((cleanup (own_run_finish))) = node;
+
+    running->func (running->data);
+  }
 }
 
 void
@@ -1414,9 +1466,10 @@ threadref_sentinel_count_nodes (ThreadRefSentinel *self)
     n++;
   /* What other threads cancelled is still linked there, until its owner
    * meets it: count what is LIVE. */
-  for (ThreadRefNode *node = own_walk_begin (self); node != NULL; node = own_walk_next (node))
-    n += (__atomic_load_n (&node->state, __ATOMIC_ACQUIRE) & THREADREF_NODE_STATE_MASK) == THREADREF_NODE_LIVE;
-  own_walk_end (self);
+  remote_begin ();
+  for (ThreadRefNode *node = own_walk_first (self); node != NULL; node = own_walk_next (node))
+    n += own_walk_live (node);
+  remote_end ();
   g_mutex_unlock (&self->lock);
 
   return n;
@@ -1533,8 +1586,6 @@ threadref_sentinel_fork_child (void)
           self->own_newest = NULL;
           self->own_stamp = 0;
           self->own_count = 0;
-          self->deferred = NULL;
-          self->walkers = 0;
           self->own_dead = 0;
           /* A node its vanished thread had claimed but not referenced would
            * make the ref's dispose wait forever. */
