@@ -32,7 +32,7 @@ flags_are_known (const char                 *function,
   return FALSE;
 }
 
-static gboolean
+static inline void
 attach_plain (ThreadRefNode              *node,
               ThreadRefNodeKind           kind,
               GDestroyNotify              func,
@@ -40,9 +40,10 @@ attach_plain (ThreadRefNode              *node,
               ThreadRefAtThreadExitFlags  flags)
 {
   if (flags & THREADREF_AT_THREAD_EXIT_THREAD_ONLY)
-    return threadref_thread_attach (node, kind | THREADREF_NODE_PLAIN, func, data, 0);
-  return threadref_thread_attach (node, kind | THREADREF_NODE_PLAIN | THREADREF_NODE_STAMPED,
-                                  func, data, THREADREF_NODE_PROCESS_EXIT);
+    threadref_thread_attach_plain (node, kind | THREADREF_NODE_PLAIN, func, data, 0);
+  else
+    threadref_thread_attach_plain (node, kind | THREADREF_NODE_PLAIN | THREADREF_NODE_STAMPED,
+                                   func, data, THREADREF_NODE_PROCESS_EXIT);
 }
 
 /**

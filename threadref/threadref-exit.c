@@ -249,7 +249,7 @@ exit_handler (void)
    * fresh snapshot then would take in whatever other threads registered
    * meanwhile, and again after that, for as long as they register. */
   if (!handler_ran)
-    exit_stamp_limit = threadref_sentinel_stamp_now ();
+    exit_stamp_limit = threadref_sentinel_exit_snapshot ();
   handler_armed = FALSE;
   handler_ran = TRUE;
   run_pass (TRUE, exit_stamp_limit);
@@ -258,7 +258,7 @@ exit_handler (void)
 void
 threadref_exit_run_pass (void)
 {
-  run_pass (FALSE, threadref_sentinel_stamp_now ());
+  run_pass (FALSE, threadref_sentinel_exit_snapshot ());
 }
 
 void

@@ -184,8 +184,12 @@ void               threadref_sentinel_drain         (ThreadRefSentinel *self);
  * runs them, and calls it again. */
 gboolean           threadref_sentinel_finish_end    (ThreadRefSentinel *self);
 
-/* The clock of creation stamps, for the exit pass's snapshot. */
+/* The clock of creation stamps. */
 guint64            threadref_sentinel_stamp_now      (void);
+/* The exit pass's snapshot: a clock reading, after which every node is
+ * stamped by the clock (a lifetime alone may otherwise count on from its
+ * newest stamp, which lags behind the clock). */
+guint64            threadref_sentinel_exit_snapshot  (void);
 
 /* For process exit: what the pass may run is every LIVE node marked
  * PROCESS_EXIT of every lifetime not ENDED and not the calling thread's,

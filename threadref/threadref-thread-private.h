@@ -24,6 +24,13 @@ gboolean threadref_thread_attach      (ThreadRefNode     *node,
                                        GDestroyNotify     func,
                                        gpointer           data,
                                        guint              flags);
+/* The same for a plain node (THREADREF_NODE_PLAIN in kind), which it
+ * always takes. */
+void     threadref_thread_attach_plain (ThreadRefNode     *node,
+                                        ThreadRefNodeKind  kind,
+                                        GDestroyNotify     func,
+                                        gpointer           data,
+                                        guint              flags);
 /* Attaches node to a lifetime of any thread (a watch); FALSE if it has
  * ENDED. */
 gboolean threadref_thread_attach_to   (ThreadRefSentinel *lifetime,

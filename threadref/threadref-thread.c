@@ -412,6 +412,27 @@ threadref_thread_attach (ThreadRefNode     *node,
   return thread_attach (node, kind, func, data, flags, NULL, NULL) != NULL;
 }
 
+void
+threadref_thread_attach_plain (ThreadRefNode     *node,
+                               ThreadRefNodeKind  kind,
+                               GDestroyNotify     func,
+                               gpointer           data,
+                               guint              flags)
+{
+  ThreadState *ts = &thread_state;
+
+  /* The everyday case, in one call: the thread's current lifetime, outside
+   * any end in progress. */
+  if (G_LIKELY (ts->current != NULL && ts->frames == NULL))
+    {
+      threadref_unload_pin (&ts->unload_cache, func);
+      threadref_sentinel_attach_own (ts->current, node, kind, func, data, flags);
+      return;
+    }
+
+  thread_attach (node, kind, func, data, flags, NULL, NULL);
+}
+
 ThreadRefNode *
 threadref_thread_attach_or_join (ThreadRefNode     *node,
                                  ThreadRefNodeKind  kind,
