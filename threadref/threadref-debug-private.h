@@ -21,8 +21,9 @@ G_BEGIN_DECLS
 /* Whether g_debug() of our log domain is to be shown. */
 gboolean    threadref_debug_enabled (void);
 
-/* The calling thread's name (pthread_getname_np(), which GLib sets from
- * g_thread_new()'s name), or "(unnamed)", into buf of size bytes. */
+/* The calling thread's name (pthread_getname_np(); GLib sets it from
+ * g_thread_new()'s name if that has at most 15 bytes, glibc refusing longer
+ * ones), or "(unnamed)", into buf of size bytes. */
 const char *threadref_thread_name   (char  *buf,
                                      gsize  size);
 

@@ -28,8 +28,9 @@
  * shared atomic counter would do, but it is a cache line that every
  * registering thread writes: with two threads registering at once it costs
  * more than the whole registration. The CPU's invariant time-stamp counter
- * (the kernel's default clocksource on x86-64) is read locally in a few
- * nanoseconds and agrees across cores. Registrations made concurrently on
+ * (the kernel's clocksource on x86-64 once it has checked that it is
+ * constant and synchronised across cores) is read locally in a few
+ * nanoseconds. Registrations made concurrently on
  * two threads have no creation order to respect; ones ordered by any
  * synchronisation get increasing stamps.
  */

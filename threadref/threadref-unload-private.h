@@ -6,10 +6,12 @@
  * A plugin loaded with dlopen()/g_module_open() may register a callback and
  * then be closed while the callback is still pending; when the thread ends,
  * threadref would jump into unmapped memory. glibc solves the same for C++
- * thread_local destructors by never unloading a module that has any.
- * threadref does the same for every module that contains code it will call
- * (callbacks, destroy notifies, an async wait's ready callback): the first
- * time it sees code from a module, it marks that module RTLD_NODELETE. A
+ * thread_local destructors by keeping a module loaded while any of its
+ * destructors is pending (a count per module). threadref cannot count
+ * cheaply (a plain registration is a few nanoseconds) and keeps every
+ * module that contains code it will call (callbacks, destroy notifies, an
+ * async wait's ready callback) loaded for good: the first time it sees code
+ * from a module, it marks that module RTLD_NODELETE. A
  * small per-thread cache of recent modules' address ranges keeps this off
  * the registration's cost.
  */
