@@ -159,7 +159,8 @@ threadref_exit_take_back (ThreadRefSentinel *lifetime)
     {
       ThreadRefNode *node = pass_pending[i];
 
-      if (node != NULL && node->sentinel == lifetime && !(node->kind & THREADREF_NODE_OWN))
+      if (node != NULL && node->sentinel == lifetime &&
+          !(__atomic_load_n (&node->kind, __ATOMIC_RELAXED) & THREADREF_NODE_OWN))
         {
           pass_pending[i] = NULL;
           node->older = NULL;

@@ -139,6 +139,14 @@ sentinel_note_stamping (ThreadRefSentinel *self)
 #define SENTINEL_FROM_LINK(l) \
   ((ThreadRefSentinel *) ((char *) (l) - G_STRUCT_OFFSET (ThreadRefSentinel, registry_link)))
 
+/* A node's kind; its owner-only bits (OWN_TAKEN) may change under a
+ * reader's feet, the others never do once it is attached. */
+static inline guint
+node_kind (ThreadRefNode *node)
+{
+  return __atomic_load_n (&node->kind, __ATOMIC_RELAXED);
+}
+
 /* Identifies the calling thread for the whole process's life. A pthread_t
  * or a kernel thread id is reused by later threads; this is not. */
 static guint64 thread_serial_counter;
@@ -326,7 +334,7 @@ node_claim_locked (ThreadRefSentinel *self,
                    ThreadRefNode     *node)
 {
   list_unlink (self, node);
-  if (node->kind & THREADREF_NODE_WEAK_OBJECT)
+  if (node_kind (node) & THREADREF_NODE_WEAK_OBJECT)
     {
       /* Only the lifetime's own thread claims weak object nodes, one at a
        * time, so one slot is enough. */
@@ -658,7 +666,7 @@ own_done (ThreadRefNode *node)
 {
   guint prev;
 
-  if ((node->kind & THREADREF_NODE_NO_HANDLE) &&
+  if ((node_kind (node) & THREADREF_NODE_NO_HANDLE) &&
       !(node_load_state (node) & THREADREF_NODE_PASS_HELD))
     {
       g_free (node);
@@ -1015,7 +1023,7 @@ threadref_node_release (ThreadRefNode *node)
   ThreadRefSentinel *self = node->sentinel;
   gboolean unused;
 
-  g_assert (node->kind & THREADREF_NODE_HOLDER);
+  g_assert (node_kind (node) & THREADREF_NODE_HOLDER);
   if (self == NULL)
     return;
 
@@ -1036,7 +1044,7 @@ threadref_node_give_back (ThreadRefNode *node)
   gboolean cancelled;
   gboolean unused;
 
-  g_assert ((node->kind & (THREADREF_NODE_PLAIN | THREADREF_NODE_HOLDER)) ==
+  g_assert ((node_kind (node) & (THREADREF_NODE_PLAIN | THREADREF_NODE_HOLDER)) ==
             (THREADREF_NODE_PLAIN | THREADREF_NODE_HOLDER));
 
   if (self == NULL)
@@ -1046,7 +1054,7 @@ threadref_node_give_back (ThreadRefNode *node)
       return FALSE;
     }
 
-  if (node->kind & THREADREF_NODE_OWN)
+  if (node_kind (node) & THREADREF_NODE_OWN)
     {
       /* Its list is its owner's: only the owner, while the lifetime is
        * ALIVE (it is the one that ends it), may unlink. */
@@ -1087,7 +1095,7 @@ plain_node_finish (ThreadRefNode **running)
 {
   ThreadRefNode *node = *running;
 
-  if (node->kind & THREADREF_NODE_NO_HANDLE)
+  if (node_kind (node) & THREADREF_NODE_NO_HANDLE)
     g_free (node);
   else if (g_atomic_int_or (&node->state, THREADREF_NODE_DONE) & THREADREF_NODE_HANDLE_GONE)
     g_free (node);
@@ -1096,7 +1104,7 @@ plain_node_finish (ThreadRefNode **running)
 void
 threadref_node_run (ThreadRefNode *node)
 {
-  if (node->kind & THREADREF_NODE_WEAK_OBJECT)
+  if (node_kind (node) & THREADREF_NODE_WEAK_OBJECT)
     {
       ThreadRefSentinel *self = node->sentinel;
 
@@ -1109,7 +1117,7 @@ threadref_node_run (ThreadRefNode *node)
       g_atomic_pointer_set (&self->claimed, NULL);
     }
 
-  if (node->kind & THREADREF_NODE_PLAIN)
+  if (node_kind (node) & THREADREF_NODE_PLAIN)
     {
       ThreadRefNode *running __attribute__ ((cleanup (plain_node_finish))) = node;
 
@@ -1128,8 +1136,8 @@ node_run_counted (ThreadRefSentinel *self,
                   ThreadRefNode     *node)
 {
   if (G_UNLIKELY (self->debug))
-    self->n_ran[(node->kind & THREADREF_NODE_PLAIN) ? 2 :
-                (node->kind & THREADREF_NODE_WEAK_OBJECT) ? 0 : 1]++;
+    self->n_ran[(node_kind (node) & THREADREF_NODE_PLAIN) ? 2 :
+                (node_kind (node) & THREADREF_NODE_WEAK_OBJECT) ? 0 : 1]++;
   threadref_node_run (node);
 }
 
@@ -1350,7 +1358,7 @@ threadref_sentinel_run_for_exit (ThreadRefNode *node)
   ThreadRefSentinel *lifetime = node->sentinel;
   guint state;
 
-  if (!(node->kind & THREADREF_NODE_OWN))
+  if (!(node_kind (node) & THREADREF_NODE_OWN))
     {
       /* The node may be gone once it has run; its lifetime stays until
        * pass_done() says it was run. */
@@ -1385,7 +1393,7 @@ threadref_sentinel_pass_drop_locked (ThreadRefNode *node)
   ThreadRefSentinel *self = node->sentinel;
 
   /* One of an owner's list stays there, as its lifetime's nodes do. */
-  if (node->kind & THREADREF_NODE_OWN)
+  if (node_kind (node) & THREADREF_NODE_OWN)
     return;
   g_assert (self->n_held_by_pass > 0);
   self->n_held_by_pass--;
