@@ -89,6 +89,36 @@ destroy_notify_guard (ThreadRefRef **self)
   threadref_object_node_destroy_notify (ref_node (*self));
 }
 
+/* Lets go of the reference the node took for the callback. If the ref's
+ * last unref, on another thread, was in dispose() then and waited for that
+ * reference (the object came back to life), GLib before 2.79.1 still has to
+ * thaw the notify queue it froze for dispose(), after it let go of its own
+ * reference: were ours the last one now, the object and that queue would be
+ * freed under it (GNOME/glib, the g_object_unref() races fixed in 2.79.1).
+ * The queue is gone from the object once it has thawed it; wait for that,
+ * a few instructions, or a second at the most should some code keep the
+ * notifications frozen. */
+static void
+release_held (ThreadRefRef **held)
+{
+  ThreadRefRef *self = *held;
+
+#if !GLIB_CHECK_VERSION (2, 79, 1)
+  if (G_UNLIKELY (threadref_node_was_resurrected (&ref_node (self)->node)))
+    {
+      GQuark notify_queue = g_quark_try_string ("GObject-notify-queue");
+      gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+      while (notify_queue != 0 &&
+             g_object_get_qdata ((GObject *) self, notify_queue) != NULL &&
+             g_get_monotonic_time () < deadline)
+        g_thread_yield ();
+    }
+#endif
+
+  g_object_unref (self);
+}
+
 /* The node's function: runs on the ending thread, with a strong reference
  * that the node took for us. The callback may leave by unwinding (it exits
  * the thread, or throws): the destroy notify and the reference are then
@@ -96,7 +126,7 @@ destroy_notify_guard (ThreadRefRef **self)
 static void
 threadref_ref_fire (gpointer data)
 {
-  g_autoptr(ThreadRefRef) held = data;
+  ThreadRefRef *held __attribute__ ((cleanup (release_held))) = data;
   ThreadRefRef *self __attribute__ ((cleanup (destroy_notify_guard))) = held;
   ThreadRefObjectNode *on = ref_node (self);
   ThreadRefRefFunc callback = (ThreadRefRefFunc) on->callback;

@@ -54,6 +54,9 @@ typedef enum {
  * at again, nor can any walker: with HANDLE_GONE and DONE, it may be freed
  * by whoever sees all three. */
 #define THREADREF_NODE_UNLINKED      (1 << 6)
+/* A weak object node whose object's last unref found it CLAIMED and waited
+ * for its runner's reference: the object came back to life in dispose(). */
+#define THREADREF_NODE_RESURRECTED   (1 << 7)
 
 /* What a node is; fixed when it is attached. */
 typedef enum {
@@ -144,6 +147,8 @@ ThreadRefNode     *threadref_node_new_plain         (void);
  * never runs. If a runner claimed it, waits until the runner holds its own
  * reference on the object (a moment), then returns FALSE. */
 gboolean           threadref_node_cancel            (ThreadRefNode     *node);
+/* Whether a cancel waited for node's runner (THREADREF_NODE_RESURRECTED). */
+gboolean           threadref_node_was_resurrected   (ThreadRefNode     *node);
 /* Takes a LIVE node out of its lifetime for running it now, on the calling
  * thread: TRUE if it was LIVE (the caller then runs it). */
 gboolean           threadref_node_claim             (ThreadRefNode     *node);

@@ -965,10 +965,18 @@ threadref_node_cancel (ThreadRefNode *node)
    * its object (see threadref_node_run()). That is a g_object_ref() away
    * and blocks on nothing, so wait for it: returning now could let the
    * object be finalized under the runner. */
+  if (state == THREADREF_NODE_CLAIMED)
+    __atomic_fetch_or (&node->state, THREADREF_NODE_RESURRECTED, __ATOMIC_ACQ_REL);
   while (node_get_state (node) == THREADREF_NODE_CLAIMED)
     g_thread_yield ();
 
   return FALSE;
+}
+
+gboolean
+threadref_node_was_resurrected (ThreadRefNode *node)
+{
+  return (__atomic_load_n (&node->state, __ATOMIC_ACQUIRE) & THREADREF_NODE_RESURRECTED) != 0;
 }
 
 gboolean
