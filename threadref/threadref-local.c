@@ -32,15 +32,14 @@ struct _LocalBinding
 };
 
 /* The calling thread's visible bindings, by slot index (index 0 is never
- * given out: an unused slot reads NULL without a test). Initial-exec TLS:
- * threadref_local_get() is meant to cost no more than g_private_get(),
- * and a dynamic TLS access costs a call. */
+ * given out: an unused slot reads NULL without a test). Dynamic TLS, as
+ * all of the library's (see threadref-thread.c). */
 typedef struct {
   LocalBinding **visible;
   guint          size;
 } LocalTable;
 
-static __thread LocalTable local_table __attribute__ ((tls_model ("initial-exec")));
+static __thread LocalTable local_table;
 
 static guint next_index = 1;
 
@@ -106,7 +105,7 @@ binding_end (gpointer data)
 {
   LocalBinding *binding = data;
   gpointer value = g_steal_pointer (&binding->value);
-  guint index = binding->local->index;
+  guint index = __atomic_load_n (&binding->local->index, __ATOMIC_RELAXED);
   GDestroyNotify notify = binding->local->notify;
 
   /* Popped first: the destroy notify sees what is visible after it. */
@@ -186,7 +185,11 @@ bind (ThreadRefLocal  *local,
 gpointer
 threadref_local_get (ThreadRefLocal *local)
 {
-  guint index = local->index;
+  guint index;
+
+  g_return_val_if_fail (local != NULL, NULL);
+
+  index = __atomic_load_n (&local->index, __ATOMIC_RELAXED);
 
   if (G_LIKELY (index < local_table.size))
     {
@@ -226,8 +229,13 @@ void
 threadref_local_set (ThreadRefLocal *local,
                      gpointer        value)
 {
-  LocalBinding **slot = visible_slot (local_index (local));
-  LocalBinding *binding = current_binding (*slot);
+  LocalBinding **slot;
+  LocalBinding *binding;
+
+  g_return_if_fail (local != NULL);
+
+  slot = visible_slot (local_index (local));
+  binding = current_binding (*slot);
 
   if (binding != NULL)
     binding->value = value;
@@ -257,9 +265,14 @@ void
 threadref_local_replace (ThreadRefLocal *local,
                          gpointer        value)
 {
-  LocalBinding **slot = visible_slot (local_index (local));
-  LocalBinding *binding = current_binding (*slot);
+  LocalBinding **slot;
+  LocalBinding *binding;
   gpointer old;
+
+  g_return_if_fail (local != NULL);
+
+  slot = visible_slot (local_index (local));
+  binding = current_binding (*slot);
 
   if (binding == NULL)
     {

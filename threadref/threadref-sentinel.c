@@ -150,7 +150,7 @@ node_kind (ThreadRefNode *node)
 /* Identifies the calling thread for the whole process's life. A pthread_t
  * or a kernel thread id is reused by later threads; this is not. */
 static guint64 thread_serial_counter;
-static __thread guint64 thread_serial_tls __attribute__ ((tls_model ("initial-exec")));
+static __thread guint64 thread_serial_tls;
 
 static inline guint64
 thread_serial (void)

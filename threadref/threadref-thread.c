@@ -99,11 +99,11 @@ typedef struct {
   ThreadRefUnloadCache  unload_cache;
 } ThreadState;
 
-/* Initial-exec: every registration reads it, and a dynamic TLS access is a
- * call (__tls_get_addr). It is small enough for the static TLS space glibc
- * keeps for libraries loaded with dlopen() (docs/design.md, Locking and
- * costs). */
-static __thread ThreadState thread_state __attribute__ ((tls_model ("initial-exec")));
+/* The dynamic TLS model (a call to __tls_get_addr, a few nanoseconds), not
+ * initial-exec: a library with static TLS can be dlopen()ed only while
+ * glibc's small reserve lasts, and every GObject-Introspection consumer
+ * dlopen()s this one. */
+static __thread ThreadState thread_state;
 
 static void thread_key_destroyed (gpointer data);
 
