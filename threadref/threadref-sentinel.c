@@ -1115,13 +1115,18 @@ threadref_node_run (ThreadRefNode *node)
   if (node_kind (node) & THREADREF_NODE_WEAK_OBJECT)
     {
       ThreadRefSentinel *self = node->sentinel;
+      guint state;
 
       /* The object may be in dispose on another thread right now, waiting
        * in threadref_node_cancel() for exactly this reference. */
       g_object_ref (node->data);
-      __atomic_store_n (&node->state,
-                        (node->state & ~THREADREF_NODE_STATE_MASK) | THREADREF_NODE_FIRING,
-                        __ATOMIC_RELEASE);
+      /* A compare-and-swap, not a load and a store: the canceller may set
+       * THREADREF_NODE_RESURRECTED in between, and that bit must survive. */
+      state = __atomic_load_n (&node->state, __ATOMIC_RELAXED);
+      while (!__atomic_compare_exchange_n (&node->state, &state,
+                                           (state & ~THREADREF_NODE_STATE_MASK) | THREADREF_NODE_FIRING,
+                                           TRUE, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
       g_atomic_pointer_set (&self->claimed, NULL);
     }
 
