@@ -246,6 +246,45 @@ test_debug_exit_pass (void)
   g_test_trap_assert_passed ();
   g_test_trap_assert_stdout ("*process exit on thread ?*?: the pass starts*");
   g_test_trap_assert_stdout ("*the pass ran 2 finalizers and plain registrations of other threads*");
+  /* glibc calls the re-armed handler once more after the pass: that call,
+   * which runs nothing, is not a second pass in the log. */
+  g_test_trap_assert_stdout_unmatched ("*the pass starts*the pass starts*");
+  g_test_trap_assert_stdout_unmatched ("*the pass ran 0*");
+}
+
+static void
+exit_again (gpointer data)
+{
+  exit (4);
+}
+
+static void
+hold_exiting_finalizer (gpointer data)
+{
+  g_object_unref (threadref_finalize_new (noop, NULL, NULL));
+  g_object_unref (threadref_finalize_new (exit_again, NULL, NULL));
+}
+
+static void
+test_debug_exit_pass_nested (void)
+{
+  g_test_summary ("A callback of the exit pass that calls exit() again shows as "
+                  "the same pass going on, not as a new one");
+
+  if (g_test_subprocess ())
+    {
+      HeldThread h;
+
+      g_setenv ("G_MESSAGES_DEBUG", "ThreadRef", TRUE);
+      held_thread_start (&h, "still-running", hold_exiting_finalizer, NULL);
+      exit (0);
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stdout ("*the pass starts*the pass went on (a callback called exit()) "
+                             "and ran 1 more*");
+  g_test_trap_assert_stdout_unmatched ("*the pass starts*the pass starts*");
 }
 
 int
@@ -258,6 +297,7 @@ main (int   argc,
   g_test_add_func ("/threadref/diagnostics/count-inside-callback", test_count_inside_callback);
   g_test_add_func ("/threadref/diagnostics/debug-messages", test_debug_messages);
   g_test_add_func ("/threadref/diagnostics/debug-messages-off", test_debug_messages_off);
+  g_test_add_func ("/threadref/diagnostics/debug-exit-pass-nested", test_debug_exit_pass_nested);
   g_test_add_func ("/threadref/diagnostics/debug-enabled-later", test_debug_enabled_later);
   g_test_add_func ("/threadref/diagnostics/debug-exit-pass", test_debug_exit_pass);
 

@@ -175,21 +175,28 @@ threadref_exit_take_back (ThreadRefSentinel *lifetime)
 }
 
 /* stamp_limit: what may run, by creation; a nested pass keeps the outer
- * one's. */
+ * one's. announced: this exit()'s pass was logged already. */
 static void
 run_pass (gboolean rearm,
-          guint64  stamp_limit)
+          guint64  stamp_limit,
+          gboolean announced)
 {
   guint seen_attaches;
   gboolean debug = threadref_debug_enabled ();
   guint n_ran = 0;
   char name[32];
 
+  /* One pass per exit() in the log: glibc's last call of the re-armed
+   * handler, after the pass, says something only if it runs something. */
+  announced = announced || pass_depth > 0;
+  if (G_UNLIKELY (debug))
+    {
+      threadref_thread_name (name, sizeof name);
+      if (!announced)
+        g_debug ("process exit on thread “%s”: the pass starts", name);
+    }
   if (pass_depth++ == 0)
     pass_stamp_limit = stamp_limit;
-  if (G_UNLIKELY (debug))
-    g_debug ("process exit on thread “%s”: the pass starts",
-             threadref_thread_name (name, sizeof name));
 
   /* Put back only when there is something to run: a handler that always
    * put itself back would be called forever. */
@@ -225,9 +232,12 @@ run_pass (gboolean rearm,
         }
     }
 
-  if (G_UNLIKELY (debug))
+  if (G_UNLIKELY (debug) && !announced)
     g_debug ("process exit on thread “%s”: the pass ran %u finalizers and plain "
              "registrations of other threads", name, n_ran);
+  else if (G_UNLIKELY (debug) && n_ran > 0)
+    g_debug ("process exit on thread “%s”: the pass went on (a callback called exit()) "
+             "and ran %u more", name, n_ran);
   pass_depth--;
 }
 
@@ -249,17 +259,19 @@ exit_handler (void)
    * exit() again; once the pass is over, glibc calls it once more, and a
    * fresh snapshot then would take in whatever other threads registered
    * meanwhile, and again after that, for as long as they register. */
-  if (!handler_ran)
+  gboolean first = !handler_ran;
+
+  if (first)
     exit_stamp_limit = threadref_sentinel_exit_snapshot ();
   handler_armed = FALSE;
   handler_ran = TRUE;
-  run_pass (TRUE, exit_stamp_limit);
+  run_pass (TRUE, exit_stamp_limit, !first);
 }
 
 void
 threadref_exit_run_pass (void)
 {
-  run_pass (FALSE, threadref_sentinel_exit_snapshot ());
+  run_pass (FALSE, threadref_sentinel_exit_snapshot (), FALSE);
 }
 
 void

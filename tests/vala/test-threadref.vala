@@ -5,14 +5,14 @@
  * Prints what happened, one line per event, and checks it.
  */
 
-Mutex log_mutex;
-StringBuilder log;
+Mutex output_mutex;
+StringBuilder output;
 
 void note (string line) {
-    log_mutex.lock ();
-    log.append (line);
-    log.append_c ('\n');
-    log_mutex.unlock ();
+    output_mutex.lock ();
+    output.append (line);
+    output.append_c ('\n');
+    output_mutex.unlock ();
     print ("%s\n", line);
 }
 
@@ -21,7 +21,7 @@ async bool wait_for_end (ThreadRef.Ref worker) throws Error {
 }
 
 int main () {
-    log = new StringBuilder ();
+    output = new StringBuilder ();
 
     /* A ref and a finalizer made on a GLib.Thread run on it, newest first,
      * before join() returns. */
@@ -113,8 +113,8 @@ int main () {
                    "watched thread ended\n" +
                    "wait_async finished: true\n" +
                    "nested job ran\n";
-    if (log.str != expected) {
-        printerr ("unexpected output:\n%s\nexpected:\n%s", log.str, expected);
+    if (output.str != expected) {
+        printerr ("unexpected output:\n%s\nexpected:\n%s", output.str, expected);
         return 1;
     }
     return 0;
