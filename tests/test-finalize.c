@@ -212,21 +212,27 @@ test_finalize_bare_g_object_new (void)
   ThreadRefRef *ref;
 
   g_test_summary ("g_object_new() without a function (as a language binding "
-                  "might do) is a critical at once and makes nothing, with "
-                  "or without properties; a ref made that way works, with "
+                  "might do) is a critical at once and makes a dead finalizer "
+                  "(never NULL, which GObject forbids a constructor to return), "
+                  "with or without properties; a ref made that way works, with "
                   "no callback");
 
   g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL, "*needs a function*");
-  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_CRITICAL, "*returned NULL*");
   fin = g_object_new (THREADREF_TYPE_FINALIZE, NULL);
   g_test_assert_expected_messages ();
-  g_assert_null (fin);
+  g_assert_true (THREADREF_IS_FINALIZE (fin));
+  g_assert_false (threadref_finalize_is_alive (fin));
+  g_assert_false (threadref_finalize_detach (fin));
+  threadref_finalize_call (fin);
+  g_assert_false (threadref_finalize_is_alive (fin));
+  g_object_unref (fin);
 
   g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL, "*needs a function*");
-  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_CRITICAL, "*returned NULL*");
   fin = g_object_new (THREADREF_TYPE_FINALIZE, "atexit", FALSE, NULL);
   g_test_assert_expected_messages ();
-  g_assert_null (fin);
+  g_assert_false (threadref_finalize_is_alive (fin));
+  g_assert_false (threadref_finalize_get_atexit (fin));
+  g_object_unref (fin);
 
   ref = g_object_new (THREADREF_TYPE_REF, NULL);
   g_assert_true (threadref_ref_is_alive (ref));

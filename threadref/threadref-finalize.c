@@ -115,9 +115,11 @@ threadref_finalize_fire (gpointer data)
 
 /* Only g_object_new() of the public type alone comes here (the
  * constructors' subtype has GObject's own constructor): a finalizer
- * without a function to run. Refused at once: g_object_new() returns NULL
- * with a critical, which bindings turn into an error of their language,
- * rather than an object that says it is alive and runs nothing. */
+ * without a function to run. Refused at once with a critical, and what is
+ * made is dead (never attached: alive is FALSE, call() and detach() do
+ * nothing), rather than a finalizer that says it is alive and runs
+ * nothing. Not NULL: GObject calls a constructor that returns NULL a bug
+ * of the type, and bindings then wrap nothing (GJS). */
 static GObject *
 threadref_finalize_constructor (GType                  type,
                                 guint                  n_construct_properties,
@@ -126,8 +128,10 @@ threadref_finalize_constructor (GType                  type,
   g_critical ("A ThreadRef.Finalize needs a function to run: make it with "
               "threadref_finalize_new() (ThreadRef.Finalize.new(func) or "
               "ThreadRef.Finalize(func) in other languages), not with "
-              "g_object_new() alone. None was made.");
-  return NULL;
+              "g_object_new() alone. What was made is dead and runs nothing.");
+  return G_OBJECT_CLASS (threadref_finalize_parent_class)->constructor (type,
+                                                                        n_construct_properties,
+                                                                        construct_properties);
 }
 
 static void

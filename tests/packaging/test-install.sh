@@ -38,7 +38,15 @@ ${CC:-cc} ${CONSUMER_CFLAGS:-} -o "$tmp/c-consumer" "$src/tests/consumer/contrac
 if [ -n "$python" ] && [ -f "$GI_TYPELIB_PATH/ThreadRef-1.0.typelib" ]; then
   override=$(find "$tmp/root" -path '*/gi/overrides/ThreadRef.py' | head -n 1)
   [ -n "$override" ] || { echo "the Python override was not installed"; exit 1; }
-  PYTHONPATH=$(dirname "$(dirname "$(dirname "$override")")") \
+  # Where the interpreter looks under the prefix, moved into the temporary
+  # root: what a real install would give, so an override installed where the
+  # interpreter never looks fails here. A private prefix the interpreter
+  # does not know needs PYTHONPATH anyway: use the override's own folder.
+  pythonpath=$("$python" -c 'import os, sys
+root, prefix = sys.argv[1], os.path.normpath(sys.argv[2])
+print(":".join(root + p for p in sys.path if p and os.path.commonpath([os.path.normpath(p), prefix]) == prefix and p.endswith("-packages")))' "$tmp/root" "$prefix")
+  [ -n "$pythonpath" ] || pythonpath=$(dirname "$(dirname "$(dirname "$override")")")
+  PYTHONPATH=$pythonpath \
     LD_PRELOAD=${SANITIZER_PRELOAD:-} \
     "$python" "$src/tests/packaging/installed-consumer.py" "$tmp/root"
 else
