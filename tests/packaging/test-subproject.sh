@@ -43,3 +43,27 @@ for t in $targets; do
 done
 meson test -C "$tmp/build" >"$tmp/test.log" 2>&1 || { cat "$tmp/test.log"; exit 1; }
 echo "subproject: OK ($(echo $targets | wc -w) threadref targets: $(echo $targets))"
+
+# A Vala parent that asks for the bindings gets the vapi through the same
+# dependency('threadref-1.0'), and the README's Vala example builds and runs.
+if command -v valac >/dev/null 2>&1 && command -v g-ir-scanner >/dev/null 2>&1 && command -v vapigen >/dev/null 2>&1; then
+  mkdir "$tmp/vala-parent" "$tmp/vala-parent/subprojects"
+  ln -s "$tmp/threadref-src" "$tmp/vala-parent/subprojects/threadref"
+  cp "$tmp/consumer/subprojects/threadref.wrap" "$tmp/vala-parent/subprojects/"
+  cat > "$tmp/vala-parent/meson.build" <<'MESON'
+project('vala-parent', 'c', 'vala', meson_version: '>= 1.0.0')
+executable('app', 'app.vala',
+  dependencies: [dependency('glib-2.0'), dependency('gobject-2.0'), dependency('threadref-1.0')])
+MESON
+  sed -n '/^```vala$/,/^```$/p' "$src/README.md" | sed '1d;$d' > "$tmp/vala-parent/app.vala"
+  [ -s "$tmp/vala-parent/app.vala" ] || { echo "README.md shows no Vala example"; exit 1; }
+  meson setup --force-fallback-for=threadref-1.0 -Dthreadref:introspection=enabled \
+    -Dthreadref:vapi=enabled "$tmp/vala-build" "$tmp/vala-parent" >"$tmp/vala-setup.log" 2>&1 \
+    || { cat "$tmp/vala-setup.log"; exit 1; }
+  meson compile -C "$tmp/vala-build" >"$tmp/vala-compile.log" 2>&1 \
+    || { echo "a Vala parent does not build against the subproject's vapi:"; tail -n 20 "$tmp/vala-compile.log"; exit 1; }
+  "$tmp/vala-build/app"
+  echo "vala parent: OK"
+else
+  echo "vala parent: skipped (no valac, g-ir-scanner or vapigen)"
+fi
