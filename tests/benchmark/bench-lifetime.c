@@ -15,7 +15,13 @@
  * and threadref_end_lifetime(). The check is the library's own
  * threadref_debug_enabled(), compiled from threadref-debug.c into this
  * program.
+ *
+ * Then a nested lifetime as a shared pool's job uses one: begin, one plain
+ * registration, end; and begin + end alone. Both next to the whole
+ * lifetime of one registration above, in the same repetitions.
  */
+
+#include <threadref.h>
 
 #include "bench-sections.h"
 #include "bench-targets.h"
@@ -33,6 +39,8 @@ typedef struct {
   guint              n_cases;
   GArray            *short_lifetime;  /* ns per lifetime of one registration */
   GArray            *debug_check;     /* ns per threadref_debug_enabled() */
+  GArray            *nested_one;      /* ns per nested lifetime of one registration */
+  GArray            *nested_empty;    /* ns per nested lifetime with nothing in it */
 } LifetimeJob;
 
 /* ns per lifetime of one plain registration, ended at once. */
@@ -48,6 +56,28 @@ time_short_lifetimes (const BenchConfig *config)
       bench_plain.end_now ();
     }
 
+  return (double) (bench_now_ns () - start) / config->lifetime_n;
+}
+
+/* ns per nested lifetime, with one plain registration or none. */
+static double
+time_nested_lifetimes (const BenchConfig *config,
+                       gboolean           with_registration)
+{
+  guint64 fired = 0;
+  gint64 start = bench_now_ns ();
+
+  for (guint i = 0; i < config->lifetime_n; i++)
+    {
+      ThreadRefRef *job = threadref_nested_lifetime_begin ();
+
+      if (with_registration)
+        bench_plain.add_fire (&fired);
+      threadref_nested_lifetime_end (job);
+    }
+
+  if (fired != (with_registration ? config->lifetime_n : 0))
+    g_warning ("nested lifetimes: %" G_GUINT64_FORMAT " callbacks ran", fired);
   return (double) (bench_now_ns () - start) / config->lifetime_n;
 }
 
@@ -118,9 +148,13 @@ lifetime_job_run (gpointer data)
       {
         double lifetime_ns = time_short_lifetimes (job->config);
         double check_ns = time_debug_checks (job->config);
+        double nested_one_ns = time_nested_lifetimes (job->config, TRUE);
+        double nested_empty_ns = time_nested_lifetimes (job->config, FALSE);
 
         g_array_append_val (job->short_lifetime, lifetime_ns);
         g_array_append_val (job->debug_check, check_ns);
+        g_array_append_val (job->nested_one, nested_one_ns);
+        g_array_append_val (job->nested_empty, nested_empty_ns);
       }
     }
 
@@ -139,6 +173,8 @@ bench_section_lifetime (BenchReport       *report,
     { &bench_list },
   };
   LifetimeJob job = { config, cases, G_N_ELEMENTS (cases),
+                      g_array_new (FALSE, FALSE, sizeof (double)),
+                      g_array_new (FALSE, FALSE, sizeof (double)),
                       g_array_new (FALSE, FALSE, sizeof (double)),
                       g_array_new (FALSE, FALSE, sizeof (double)) };
   BenchRow *row;
@@ -168,6 +204,18 @@ bench_section_lifetime (BenchReport       *report,
                           bench_stats ((double *) job.debug_check->data, job.debug_check->len));
   bench_row_set_ratio_to (row, "short-lifetime", NULL);
   bench_row_set_target (row, BENCH_TARGET_AT_MOST, BENCH_TARGET_DEBUG_OFF_SHARE, TRUE, "≤ 0.02");
+  row = bench_report_add (report, "ending a lifetime", "per nested lifetime of one registration",
+                          "nested-one", "begin + 1 registration + end",
+                          config->lifetime_n, "ns",
+                          bench_stats ((double *) job.nested_one->data, job.nested_one->len));
+  bench_row_set_ratio_to (row, "short-lifetime", NULL);
+  row = bench_report_add (report, "ending a lifetime", "per nested lifetime, empty",
+                          "nested-empty", "begin + end",
+                          config->lifetime_n, "ns",
+                          bench_stats ((double *) job.nested_empty->data, job.nested_empty->len));
+  bench_row_set_ratio_to (row, "short-lifetime", NULL);
   g_array_unref (job.short_lifetime);
   g_array_unref (job.debug_check);
+  g_array_unref (job.nested_one);
+  g_array_unref (job.nested_empty);
 }
