@@ -70,6 +70,38 @@ test_unload_pending_callbacks (void)
   g_assert_cmpint (d.counter, ==, 5);
 }
 
+typedef void (*PluginSetLocal) (const char *value);
+
+static void
+set_plugin_local (gpointer data)
+{
+  PluginSetLocal set_local = (PluginSetLocal) data;
+
+  set_local ("kept in the plugin's slot");
+}
+
+static void
+test_unload_local_slot (void)
+{
+  g_autofree char *path = module_path ("libthreadref-test-local-plugin.so");
+  PluginSetLocal set_local;
+  GModule *module;
+  HeldThread held;
+
+  g_test_summary ("Closing a module whose ThreadRefLocal slot holds a value "
+                  "does not unmap the slot: the value's end reads it, though "
+                  "the destroy notify (g_free) is not the module's");
+
+  module = g_module_open (path, G_MODULE_BIND_LOCAL);
+  g_assert_nonnull (module);
+  g_assert_true (g_module_symbol (module, "plugin_set_local", (gpointer *) &set_local));
+
+  held_thread_start (&held, "local-user", set_plugin_local, set_local);
+  g_assert_true (g_module_close (module));
+  g_assert_true (mapped ("libthreadref-test-local-plugin.so"));
+  held_thread_finish (&held);   /* the value ends now: a crash if unmapped */
+}
+
 static void
 test_unload_unused_module (void)
 {
@@ -152,6 +184,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/threadref/unload/pending-callbacks", test_unload_pending_callbacks);
+  g_test_add_func ("/threadref/unload/local-slot", test_unload_local_slot);
   g_test_add_func ("/threadref/unload/unused-module", test_unload_unused_module);
   g_test_add_func ("/threadref/unload/library-itself", test_unload_library_itself);
   g_test_add_func ("/threadref/unload/async-wait-callback", test_unload_async_wait_callback);

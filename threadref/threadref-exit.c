@@ -97,6 +97,12 @@ take_more (guint64 stamp_limit)
     return;
   claimed = g_new (ThreadRefNode *, n);
   n = threadref_sentinel_claim_for_exit (stamp_limit, claimed, n);
+  if (n == 0)
+    {
+      /* Their threads took them back in between (they were ending). */
+      g_free (claimed);
+      return;
+    }
   qsort (claimed, n, sizeof *claimed, compare_oldest_first);
 
   threadref_registry_lock ();

@@ -141,6 +141,10 @@ bind (ThreadRefLocal  *local,
   binding->hidden = *slot;
   *slot = binding;
 
+  /* binding_end() reads the slot and calls its notify, maybe after the
+   * module that holds either asked to be unloaded: pin both (the slot is
+   * data, but the pin is by address all the same). */
+  threadref_thread_pin_code (local);
   if (local->notify != NULL)
     threadref_thread_pin_code (local->notify);
   threadref_node_init_unattached (&binding->node);

@@ -40,7 +40,13 @@ G_BEGIN_DECLS
  * again then.
  *
  * The slot must be static, as a `GPrivate` must: each one takes an index
- * for the life of the process.
+ * for the life of the process, in the order slots are first used, never
+ * given back. A thread that sets a value keeps a table of its visible
+ * values by index, 8 bytes per index up to the highest it has set: a
+ * program with a few hundred slots pays a few KB per thread. Setting a
+ * value keeps loaded the module that holds the slot and the one that holds
+ * its destroy notify, until the value's lifetime has ended (see
+ * [func@ThreadRef.at_thread_exit] on unloading).
  *
  * ```c
  * static void
