@@ -138,6 +138,83 @@ test_exception_then_thread_end ()
   g_object_unref (w.ref);
 }
 
+struct NestedWorker
+{
+  Log           log;
+  bool          again;       /* end the same nested lifetime again; else open the next job */
+  bool          caught = false;
+  bool          job_waited = false;
+  std::string   order_after_catch;
+  std::string   order_after_next;
+  std::pair<Log *, const char *> worker_state { &log, "worker-state " };
+  std::pair<Log *, const char *> job_cleanup { &log, "job-cleanup " };
+  std::pair<Log *, const char *> next_job { &log, "next-job " };
+};
+
+gpointer
+nested_worker_main (gpointer data)
+{
+  auto *w = static_cast<NestedWorker *> (data);
+  ThreadRefRef *job;
+
+  g_object_unref (threadref_finalize_new (append_label, &w->worker_state, nullptr));
+
+  job = threadref_nested_lifetime_begin ();
+  g_object_unref (threadref_finalize_new (append_label, &w->job_cleanup, nullptr));
+  g_object_unref (threadref_finalize_new (throw_error, &w->log, count_thrower_destroy));
+  try
+    {
+      threadref_nested_lifetime_end (job);
+    }
+  catch (const std::runtime_error &)
+    {
+      w->caught = true;
+    }
+  w->order_after_catch = w->log.order;
+
+  if (w->again)
+    threadref_nested_lifetime_end (job);
+  else
+    {
+      ThreadRefRef *next = threadref_nested_lifetime_begin ();
+
+      g_object_unref (threadref_finalize_new (append_label, &w->next_job, nullptr));
+      threadref_nested_lifetime_end (next);
+      g_object_unref (next);
+    }
+  w->order_after_next = w->log.order;
+  /* What a pool worker's job relies on: its lifetime is over now. */
+  w->job_waited = threadref_ref_wait (job, 0);
+  g_object_unref (job);
+  return nullptr;
+}
+
+void
+test_exception_in_nested_end ()
+{
+  g_test_summary ("A C++ exception from a callback of a nested lifetime's end, "
+                  "caught by the job: ending it again, or the next job's "
+                  "nested end, runs the rest of it, before anything of the "
+                  "lifetime it is nested in (a pool worker's end never comes)");
+
+  for (bool again : { true, false })
+    {
+      NestedWorker w;
+
+      w.again = again;
+      g_thread_join (g_thread_new ("pool-worker", nested_worker_main, &w));
+
+      g_assert_true (w.caught);
+      g_assert_cmpint (w.log.thrower_destroys, ==, 1);
+      g_assert_cmpstr (w.order_after_catch.c_str (), ==, "");
+      g_assert_cmpstr (w.order_after_next.c_str (), ==,
+                       again ? "job-cleanup " : "next-job job-cleanup ");
+      g_assert_true (w.job_waited);
+      g_assert_cmpstr (w.log.order.c_str (), ==,
+                       again ? "job-cleanup worker-state " : "next-job job-cleanup worker-state ");
+    }
+}
+
 } // namespace
 
 int
@@ -148,6 +225,7 @@ main (int   argc,
 
   g_test_add_func ("/threadref/exception/through-callback", test_exception_through_callback);
   g_test_add_func ("/threadref/exception/then-thread-end", test_exception_then_thread_end);
+  g_test_add_func ("/threadref/exception/in-nested-end", test_exception_in_nested_end);
 
   return g_test_run ();
 }

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <pthread.h>
 #include <string.h>
 
 #include "test-util.h"
@@ -474,6 +475,206 @@ test_nested_inside_callback (void)
   order_log_clear (&d.log);
 }
 
+
+/* Interrupted and re-entered ends of nested lifetimes: what a callback may
+ * do while a nested lifetime ends, and the order that must hold anyway:
+ * innermost first, newest first. */
+
+typedef enum {
+  ACT_NONE,
+  ACT_G_THREAD_EXIT,
+  ACT_PTHREAD_EXIT,
+  ACT_END_LIFETIME,
+  ACT_END_NESTED,
+  ACT_OPEN_NESTED,
+} Act;
+
+typedef struct {
+  OrderLog      *log;
+  const char    *label;
+  Act            act;
+  ThreadRefRef  *target;   /* ACT_END_NESTED */
+  OrderEntry     inner;    /* ACT_OPEN_NESTED: registered in what it opens */
+} ActEntry;
+
+static void
+act_run (gpointer data)
+{
+  ActEntry *e = data;
+
+  order_log_append (e->log, e->label);
+  switch (e->act)
+    {
+    case ACT_G_THREAD_EXIT:
+      g_thread_exit (NULL);
+      break;
+    case ACT_PTHREAD_EXIT:
+      pthread_exit (NULL);
+      break;
+    case ACT_END_LIFETIME:
+      threadref_end_lifetime ();
+      break;
+    case ACT_END_NESTED:
+      threadref_nested_lifetime_end (e->target);
+      break;
+    case ACT_OPEN_NESTED:
+      /* Left open on purpose: the job "forgot", or relies on the end. */
+      g_object_unref (threadref_nested_lifetime_begin ());
+      g_object_unref (threadref_finalize_new (order_entry_finalize_func, &e->inner, NULL));
+      break;
+    case ACT_NONE:
+    default:
+      break;
+    }
+}
+
+static void
+act_register (ActEntry   *e,
+              OrderLog   *log,
+              const char *label,
+              Act         act)
+{
+  e->log = log;
+  e->label = label;
+  e->act = act;
+  g_object_unref (threadref_finalize_new (act_run, e, NULL));
+}
+
+typedef struct {
+  OrderLog  log;
+  Act       leave;
+  ActEntry  e[4];
+  char     *after_end;   /* the log when threadref_nested_lifetime_end() returned */
+  ThreadRefRef *job;     /* kept here: a thread that leaves cannot drop it */
+} ActData;
+
+/* outer; a nested lifetime with nested-old and LEAVE, which leaves. */
+static gpointer
+leave_in_nested_thread (gpointer data)
+{
+  ActData *d = data;
+
+  act_register (&d->e[0], &d->log, "outer", ACT_NONE);
+  d->job = threadref_nested_lifetime_begin ();
+  act_register (&d->e[1], &d->log, "nested-old", ACT_NONE);
+  act_register (&d->e[2], &d->log, "LEAVE", d->leave);
+  threadref_nested_lifetime_end (d->job);
+  d->after_end = g_strdup (d->log.log->str);
+  return NULL;
+}
+
+static void
+test_nested_left_by_thread_exit (void)
+{
+  const Act leaves[] = { ACT_G_THREAD_EXIT, ACT_PTHREAD_EXIT };
+
+  g_test_summary ("A callback that exits its thread while a nested lifetime "
+                  "ends: the rest of the nested lifetime still runs before "
+                  "the lifetime it is nested in (innermost first)");
+
+  for (guint i = 0; i < G_N_ELEMENTS (leaves); i++)
+    {
+      ActData d = { 0 };
+
+      order_log_init (&d.log);
+      d.leave = leaves[i];
+      g_thread_join (g_thread_new ("leaves", leave_in_nested_thread, &d));
+      g_assert_null (d.after_end);
+      g_assert_cmpstr (d.log.log->str, ==, "LEAVE nested-old outer");
+      g_assert_true (threadref_ref_wait (d.job, 0));
+      g_object_unref (d.job);
+      order_log_clear (&d.log);
+    }
+}
+
+static void
+test_nested_end_lifetime_in_callback (void)
+{
+  ActData d = { 0 };
+
+  g_test_summary ("threadref_end_lifetime() from a callback of an ending "
+                  "nested lifetime: the rest of the nested lifetime runs "
+                  "first, then what it is nested in, all before "
+                  "threadref_nested_lifetime_end() returns");
+
+  order_log_init (&d.log);
+  d.leave = ACT_END_LIFETIME;
+  run_in_thread (leave_in_nested_thread, &d);
+  g_assert_cmpstr (d.after_end, ==, "LEAVE nested-old outer");
+  g_assert_cmpstr (d.log.log->str, ==, "LEAVE nested-old outer");
+  g_object_unref (d.job);
+  g_free (d.after_end);
+  order_log_clear (&d.log);
+}
+
+static gpointer
+left_open_thread (gpointer data)
+{
+  ActData *d = data;
+
+  act_register (&d->e[0], &d->log, "outer", ACT_NONE);
+  d->e[1].inner.log = &d->log;
+  d->e[1].inner.label = "in-nested";
+  act_register (&d->e[1], &d->log, "OPEN", ACT_OPEN_NESTED);
+  act_register (&d->e[2], &d->log, "newest", ACT_NONE);
+  return NULL;
+}
+
+static void
+test_nested_left_open_by_callback (void)
+{
+  ActData d = { 0 };
+
+  g_test_summary ("A nested lifetime that a callback opens while the thread "
+                  "ends, and leaves open: it ends as soon as that callback "
+                  "returns, before the older registrations of the lifetime "
+                  "it is nested in");
+
+  order_log_init (&d.log);
+  run_in_thread (left_open_thread, &d);
+  g_assert_cmpstr (d.log.log->str, ==, "newest OPEN in-nested outer");
+  order_log_clear (&d.log);
+}
+
+static gpointer
+end_outer_thread (gpointer data)
+{
+  ActData *d = data;
+  ThreadRefRef *outer = threadref_nested_lifetime_begin ();
+  ThreadRefRef *inner;
+
+  act_register (&d->e[0], &d->log, "O-old", ACT_NONE);
+  inner = threadref_nested_lifetime_begin ();
+  act_register (&d->e[1], &d->log, "I-old", ACT_NONE);
+  d->e[2].target = outer;
+  act_register (&d->e[2], &d->log, "END-O", ACT_END_NESTED);
+  threadref_nested_lifetime_end (inner);
+  d->after_end = g_strdup (d->log.log->str);
+  threadref_nested_lifetime_end (outer);
+  g_object_unref (inner);
+  g_object_unref (outer);
+  return NULL;
+}
+
+static void
+test_nested_end_outer_from_inner_callback (void)
+{
+  ActData d = { 0 };
+
+  g_test_summary ("Ending, from a callback of a nested lifetime that is "
+                  "ending, the lifetime it is nested in is a critical and "
+                  "ends nothing: that one is not the innermost yet");
+
+  order_log_init (&d.log);
+  g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL, "*nested lifetime is open inside this one*");
+  run_in_thread (end_outer_thread, &d);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (d.after_end, ==, "END-O I-old");
+  g_assert_cmpstr (d.log.log->str, ==, "END-O I-old O-old");
+  g_free (d.after_end);
+  order_log_clear (&d.log);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -487,6 +688,10 @@ main (int   argc,
   g_test_add_func ("/threadref/nested/wait-and-watch", test_nested_wait_and_watch);
   g_test_add_func ("/threadref/nested/shared-pool", test_nested_shared_pool);
   g_test_add_func ("/threadref/nested/inside-callback", test_nested_inside_callback);
+  g_test_add_func ("/threadref/nested/left-by-thread-exit", test_nested_left_by_thread_exit);
+  g_test_add_func ("/threadref/nested/end-lifetime-in-callback", test_nested_end_lifetime_in_callback);
+  g_test_add_func ("/threadref/nested/left-open-by-callback", test_nested_left_open_by_callback);
+  g_test_add_func ("/threadref/nested/end-outer-from-inner-callback", test_nested_end_outer_from_inner_callback);
 
   return g_test_run ();
 }

@@ -155,11 +155,19 @@ threadref_nested_lifetime_begin (void)
  * lifetime it was nested in again.
  *
  * Call it on the thread that opened it, for the innermost open nested
- * lifetime: ending one that has another open inside it, or one of another
- * thread, gives a critical warning and does nothing. A nested lifetime that
- * has already ended (the job called [func@ThreadRef.end_lifetime], which
- * ends the open nested ones too) is left alone, without a warning. Called
- * from one of its own callbacks while it ends, it returns at once.
+ * lifetime: ending one that has another open inside it, or ending inside
+ * it (from a callback of that one's end), or one of another thread, gives
+ * a critical warning and does nothing. A nested lifetime that has already
+ * ended (the job called [func@ThreadRef.end_lifetime], which ends the open
+ * nested ones too) is left alone, without a warning. Called from one of its
+ * own callbacks while it ends, it returns at once.
+ *
+ * If a callback leaves its end half-way (a C++ exception that the job
+ * catches, see [func@ThreadRef.end_lifetime]), calling this again, or the
+ * end of the next nested lifetime on the thread, runs the rest of it,
+ * before anything of the lifetime it is nested in; the thread's end at the
+ * latest. A callback of its end that calls [func@ThreadRef.end_lifetime]
+ * ends the whole lifetime once this end is over, before this returns.
  *
  * Since: 1.0
  */
@@ -181,7 +189,8 @@ threadref_nested_lifetime_end (ThreadRefRef *lifetime)
       break;
     case THREADREF_NESTED_NOT_INNERMOST:
       g_critical ("threadref_nested_lifetime_end: another nested lifetime is open "
-                  "inside this one; end the innermost first. Nothing was ended");
+                  "inside this one, or ending (this is a callback of its end); "
+                  "end the innermost first. Nothing was ended");
       break;
     case THREADREF_NESTED_NOT_NESTED:
       g_critical ("threadref_nested_lifetime_end: the ref is to a lifetime of the "

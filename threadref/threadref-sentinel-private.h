@@ -184,6 +184,12 @@ threadref_node_get_process_exit (ThreadRefNode *node)
  * throw); a later drain() resumes. */
 void               threadref_sentinel_begin_end     (ThreadRefSentinel *self);
 void               threadref_sentinel_drain         (ThreadRefSentinel *self);
+/* Stops early, returning FALSE, as soon as stop (data) says so after a node
+ * ran; TRUE once the lists are empty. */
+typedef gboolean (*ThreadRefDrainStop) (gpointer data);
+gboolean           threadref_sentinel_drain_until   (ThreadRefSentinel  *self,
+                                                     ThreadRefDrainStop  stop,
+                                                     gpointer            data);
 /* FALSE, doing nothing, while the exit pass holds nodes of self that it
  * has not run: the caller takes them back (threadref_exit_take_back()),
  * runs them, and calls it again. */

@@ -1166,6 +1166,14 @@ threadref_sentinel_begin_end (ThreadRefSentinel *self)
 void
 threadref_sentinel_drain (ThreadRefSentinel *self)
 {
+  threadref_sentinel_drain_until (self, NULL, NULL);
+}
+
+gboolean
+threadref_sentinel_drain_until (ThreadRefSentinel  *self,
+                                ThreadRefDrainStop  stop,
+                                gpointer            data)
+{
   for (;;)
     {
       ThreadRefNode *own = self->own_newest;
@@ -1177,6 +1185,8 @@ threadref_sentinel_drain (ThreadRefSentinel *self)
       if (own != NULL && own->stamp >= __atomic_load_n (&self->locked_stamp, __ATOMIC_RELAXED))
         {
           own_fire (self, own);
+          if (stop != NULL && stop (data))
+            return FALSE;
           continue;
         }
 
@@ -1187,12 +1197,14 @@ threadref_sentinel_drain (ThreadRefSentinel *self)
           g_mutex_unlock (&self->lock);
           if (own != NULL)
             continue;
-          return;
+          return TRUE;
         }
       node_claim_locked (self, node);
       g_mutex_unlock (&self->lock);
 
       node_run_counted (self, node);
+      if (stop != NULL && stop (data))
+        return FALSE;
     }
 }
 

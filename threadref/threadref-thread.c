@@ -24,7 +24,11 @@
  * its lifetime on the thread's list of interrupted ends, which the next
  * end — the thread's own, at the latest — resumes. A callback that calls
  * exit() never comes back: the exit pass drains the lifetimes whose frames
- * it finds on the stack. No end recurses into a lifetime already being
+ * it finds on the stack. An interrupted end of a nested lifetime remembers
+ * what it is nested in, and is resumed before that one ends (innermost
+ * first); a nested lifetime that a callback opened and left open during an
+ * end is ended as soon as that callback returns. No end recurses into a
+ * lifetime already being
  * ended up the stack: a callback that ends its own lifetime returns at once
  * and the loop below it goes on, so the stack depth does not grow with the
  * number of registrations.
@@ -69,9 +73,18 @@ typedef struct _EndFrame EndFrame;
 struct _EndFrame
 {
   ThreadRefSentinel *lifetime;
+  ThreadRefSentinel *nested_in;      /* a nested lifetime's: what it is nested in, or NULL */
   EndFrame          *outer;
-  gboolean           completed;   /* FALSE if left by unwinding */
+  gboolean           completed;      /* FALSE if left by unwinding */
+  gboolean           end_all_after;  /* a callback asked to end the whole lifetime */
 };
+
+/* An end left by unwinding, for a later end to resume. nested_in: as in
+ * EndFrame; the end of that lifetime resumes it first (innermost first). */
+typedef struct {
+  ThreadRefSentinel *lifetime;
+  ThreadRefSentinel *nested_in;
+} Interrupted;
 
 /* What this thread is doing with lifetimes. Plain TLS rather than a
  * GPrivate: glibc clears pthread-key slots as it destroys them, while this
@@ -90,7 +103,7 @@ typedef struct {
   ThreadRefSentinel    *current;           /* innermost ALIVE lifetime of this thread, or NULL */
   NestedFrame          *nested;            /* open nested lifetimes, innermost first */
   EndFrame             *frames;            /* ends in progress, innermost first */
-  GSList               *interrupted;       /* ENDING lifetimes whose end was left, newest first */
+  GSList               *interrupted;       /* Interrupted: ENDING lifetimes whose end was left, newest first */
   guint                 key_rounds;        /* calls of the key's destructor */
   gboolean              key_armed;         /* the key's slot is set */
   gboolean              tls_dtor_armed;    /* the thread-local destructor is registered */
@@ -135,6 +148,46 @@ frame_exists (ThreadRefSentinel *lifetime,
   return FALSE;
 }
 
+static Interrupted *
+interrupted_find (ThreadState       *ts,
+                  ThreadRefSentinel *lifetime)
+{
+  for (GSList *l = ts->interrupted; l != NULL; l = l->next)
+    if (((Interrupted *) l->data)->lifetime == lifetime)
+      return l->data;
+  return NULL;
+}
+
+/* Takes the newest interrupted end nested in nested_in, or any with any. */
+static gboolean
+interrupted_take (ThreadState        *ts,
+                  ThreadRefSentinel  *nested_in,
+                  gboolean            any,
+                  Interrupted        *out)
+{
+  for (GSList *l = ts->interrupted; l != NULL; l = l->next)
+    {
+      Interrupted *in = l->data;
+
+      if (any || in->nested_in == nested_in)
+        {
+          *out = *in;
+          g_free (in);
+          ts->interrupted = g_slist_delete_link (ts->interrupted, l);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+interrupted_remove (ThreadState *ts,
+                    Interrupted *in)
+{
+  ts->interrupted = g_slist_remove (ts->interrupted, in);
+  g_free (in);
+}
+
 static void
 end_frame_leave (EndFrame *frame)
 {
@@ -142,32 +195,14 @@ end_frame_leave (EndFrame *frame)
 
   ts->frames = frame->outer;
   /* Left by unwinding: a later end resumes it. */
-  if (!frame->completed && g_slist_find (ts->interrupted, frame->lifetime) == NULL)
-    ts->interrupted = g_slist_prepend (ts->interrupted, frame->lifetime);
-}
+  if (!frame->completed && interrupted_find (ts, frame->lifetime) == NULL)
+    {
+      Interrupted *in = g_new (Interrupted, 1);
 
-/* Runs lifetime's nodes in a new frame. finish: and make it ENDED, unless
- * a frame up the stack (exit() called from one of its callbacks) is still
- * in it. */
-static void
-lifetime_run_end (ThreadRefSentinel *lifetime,
-                  gboolean           finish)
-{
-  ThreadState *ts = &thread_state;
-  EndFrame frame __attribute__ ((cleanup (end_frame_leave))) = { lifetime, ts->frames, FALSE };
-
-  ts->frames = &frame;
-  threadref_sentinel_begin_end (lifetime);
-  threadref_sentinel_drain (lifetime);
-  if (finish && !frame_exists (lifetime, frame.outer))
-    while (!threadref_sentinel_finish_end (lifetime))
-      {
-        /* The process is exiting and its pass claimed some of this
-         * lifetime's nodes: this thread runs them, before its end is over. */
-        threadref_exit_take_back (lifetime);
-        threadref_sentinel_drain (lifetime);
-      }
-  frame.completed = TRUE;
+      in->lifetime = frame->lifetime;
+      in->nested_in = frame->nested_in;
+      ts->interrupted = g_slist_prepend (ts->interrupted, in);
+    }
 }
 
 /* Closes the innermost nested lifetime, if any (current must be it), and
@@ -188,6 +223,85 @@ nested_pop (ThreadState *ts)
   return outer;
 }
 
+static gboolean lifetime_run_end (ThreadRefSentinel *lifetime,
+                                  ThreadRefSentinel *nested_in,
+                                  gboolean           finish);
+
+/* A callback of the frame's lifetime opened a nested lifetime and returned
+ * with it open. */
+static gboolean
+nested_left_open (gpointer frame)
+{
+  ThreadState *ts = &thread_state;
+
+  return ts->nested != NULL && ts->nested->frames == frame;
+}
+
+/* Ends, innermost first, the nested lifetimes that callbacks of the
+ * frame's lifetime opened and left open: they are nested in that end, so
+ * they end before the rest of it runs. */
+static void
+close_left_open (ThreadState *ts,
+                 EndFrame    *frame)
+{
+  while (nested_left_open (frame))
+    {
+      ThreadRefSentinel *open = ts->current;
+
+      ts->current = nested_pop (ts);
+      if (lifetime_run_end (open, frame->lifetime, TRUE))
+        frame->end_all_after = TRUE;
+    }
+}
+
+/* Resumes the ends of lifetimes nested in lifetime that were left by
+ * unwinding, newest first: before lifetime itself ends. */
+static gboolean
+resume_nested_in (ThreadState       *ts,
+                  ThreadRefSentinel *lifetime)
+{
+  Interrupted in;
+  gboolean end_all_after = FALSE;
+
+  while (interrupted_take (ts, lifetime, FALSE, &in))
+    if (!frame_exists (in.lifetime, ts->frames))
+      end_all_after |= lifetime_run_end (in.lifetime, in.nested_in, TRUE);
+  return end_all_after;
+}
+
+/* Runs lifetime's nodes in a new frame. finish: and make it ENDED, unless
+ * a frame up the stack (exit() called from one of its callbacks) is still
+ * in it. nested_in: see EndFrame. Returns whether a callback asked, while
+ * this end ran, for the whole lifetime to end after it. */
+static gboolean
+lifetime_run_end (ThreadRefSentinel *lifetime,
+                  ThreadRefSentinel *nested_in,
+                  gboolean           finish)
+{
+  ThreadState *ts = &thread_state;
+  EndFrame frame __attribute__ ((cleanup (end_frame_leave))) = { lifetime, nested_in, ts->frames, FALSE, FALSE };
+
+  ts->frames = &frame;
+  threadref_sentinel_begin_end (lifetime);
+  while (!threadref_sentinel_drain_until (lifetime, nested_left_open, &frame))
+    close_left_open (ts, &frame);
+  if (finish && !frame_exists (lifetime, frame.outer))
+    {
+      if (resume_nested_in (ts, lifetime))
+        frame.end_all_after = TRUE;
+      threadref_sentinel_drain (lifetime);
+      while (!threadref_sentinel_finish_end (lifetime))
+        {
+          /* The process is exiting and its pass claimed some of this
+           * lifetime's nodes: this thread runs them, before its end is over. */
+          threadref_exit_take_back (lifetime);
+          threadref_sentinel_drain (lifetime);
+        }
+    }
+  frame.completed = TRUE;
+  return frame.end_all_after;
+}
+
 /* Ends the current lifetime and resumes interrupted ends, newest first.
  * take_over_frames: also drain the lifetimes being ended up the stack,
  * whose frames will never resume (exit() was called from a callback). */
@@ -198,26 +312,43 @@ end_all (gboolean take_over_frames)
 
   if (take_over_frames)
     for (EndFrame *frame = ts->frames; frame != NULL; frame = frame->outer)
-      lifetime_run_end (frame->lifetime, FALSE);
+      lifetime_run_end (frame->lifetime, frame->nested_in, FALSE);
+  else if (ts->frames != NULL && ts->frames->nested_in != NULL)
+    {
+      /* A callback of a nested lifetime that is ending: the lifetimes it is
+       * nested in end once it is over (innermost first), when the end
+       * below returns. */
+      ts->frames->end_all_after = TRUE;
+      return;
+    }
 
   for (;;)
     {
       ThreadRefSentinel *lifetime = ts->current;
+      ThreadRefSentinel *nested_in;
+      Interrupted in;
 
-      /* Innermost first: an open nested lifetime, then what it is nested
-       * in, out to the thread's own. */
-      if (lifetime != NULL)
-        ts->current = nested_pop (ts);
-      else if (ts->interrupted != NULL)
+      /* Innermost first: the half-done ends of lifetimes nested in the
+       * current one, the current one (an open nested lifetime), then what
+       * it is nested in, out to the thread's own; then any other half-done
+       * end, newest first. */
+      if (lifetime != NULL && interrupted_take (ts, lifetime, FALSE, &in))
         {
-          lifetime = ts->interrupted->data;
-          ts->interrupted = g_slist_delete_link (ts->interrupted, ts->interrupted);
+          lifetime = in.lifetime;
+          nested_in = in.nested_in;
+        }
+      else if (lifetime != NULL)
+        nested_in = ts->current = nested_pop (ts);
+      else if (interrupted_take (ts, NULL, TRUE, &in))
+        {
+          lifetime = in.lifetime;
+          nested_in = in.nested_in;
         }
       else
         break;
 
       if (!frame_exists (lifetime, ts->frames))
-        lifetime_run_end (lifetime, TRUE);
+        lifetime_run_end (lifetime, nested_in, TRUE);
     }
 }
 
@@ -396,7 +527,7 @@ thread_attach (ThreadRefNode     *node,
   if (G_UNLIKELY (end_now))
     {
       ts->current = NULL;
-      lifetime_run_end (lifetime, TRUE);
+      lifetime_run_end (lifetime, NULL, TRUE);
     }
 
   return result;
@@ -509,7 +640,7 @@ threadref_thread_begin_nested (void)
        * round, or exit() is done): closed at once, as a registration then
        * would be. */
       ts->current = nested_pop (ts);
-      lifetime_run_end (nested, TRUE);
+      lifetime_run_end (nested, ts->current, TRUE);
     }
 
   return nested;
@@ -519,12 +650,40 @@ ThreadRefNestedEnd
 threadref_thread_end_nested (ThreadRefSentinel *nested)
 {
   ThreadState *ts = &thread_state;
+  Interrupted *in;
+
+  /* The end of a lifetime nested in this one is in progress (a callback
+   * of it asks): this one is not the innermost. */
+  for (EndFrame *frame = ts->frames; frame != NULL; frame = frame->outer)
+    if (frame->nested_in == nested)
+      return THREADREF_NESTED_NOT_INNERMOST;
 
   if (ts->nested != NULL && ts->nested->nested == nested)
     {
+      gboolean end_all_after;
+
       g_assert (ts->current == nested);
       ts->current = nested_pop (ts);
-      lifetime_run_end (nested, TRUE);
+      end_all_after = lifetime_run_end (nested, ts->current, TRUE);
+      /* Ends of earlier nested lifetimes that were left half-way (a C++
+       * exception the job caught): the next end of one resumes them, so
+       * that a pooled worker does not keep them for its whole life. */
+      if (ts->current != NULL)
+        end_all_after |= resume_nested_in (ts, ts->current);
+      if (end_all_after)
+        end_all (FALSE);
+      return THREADREF_NESTED_ENDED;
+    }
+
+  /* Its end was left half-way and the job ends it again: resume it. */
+  in = interrupted_find (ts, nested);
+  if (in != NULL && !frame_exists (nested, ts->frames))
+    {
+      ThreadRefSentinel *nested_in = in->nested_in;
+
+      interrupted_remove (ts, in);
+      if (lifetime_run_end (nested, nested_in, TRUE))
+        end_all (FALSE);
       return THREADREF_NESTED_ENDED;
     }
 
