@@ -68,12 +68,15 @@
 #define LAST_ARMED_ROUND (PTHREAD_DESTRUCTOR_ITERATIONS - 1)
 
 typedef struct _EndFrame EndFrame;
+typedef struct _NestedFrame NestedFrame;
 
 /* An end in progress on this thread, on its stack. */
 struct _EndFrame
 {
   ThreadRefSentinel *lifetime;
   ThreadRefSentinel *nested_in;      /* a nested lifetime's: what it is nested in, or NULL */
+  NestedFrame      **nested_top;     /* &the thread's state's nested: read after each callback
+                                      * without a thread-local lookup */
   EndFrame          *outer;
   gboolean           completed;      /* FALSE if left by unwinding */
   gboolean           end_all_after;  /* a callback asked to end the whole lifetime */
@@ -90,7 +93,6 @@ typedef struct {
  * GPrivate: glibc clears pthread-key slots as it destroys them, while this
  * must last through the whole of the thread's teardown. */
 /* An open nested lifetime: what was current when it began. */
-typedef struct _NestedFrame NestedFrame;
 struct _NestedFrame
 {
   ThreadRefSentinel *nested;
@@ -230,11 +232,12 @@ static gboolean lifetime_run_end (ThreadRefSentinel *lifetime,
 /* A callback of the frame's lifetime opened a nested lifetime and returned
  * with it open. */
 static gboolean
-nested_left_open (gpointer frame)
+nested_left_open (gpointer data)
 {
-  ThreadState *ts = &thread_state;
+  EndFrame *frame = data;
+  NestedFrame *top = *frame->nested_top;
 
-  return ts->nested != NULL && ts->nested->frames == frame;
+  return top != NULL && top->frames == frame;
 }
 
 /* Ends, innermost first, the nested lifetimes that callbacks of the
@@ -279,7 +282,8 @@ lifetime_run_end (ThreadRefSentinel *lifetime,
                   gboolean           finish)
 {
   ThreadState *ts = &thread_state;
-  EndFrame frame __attribute__ ((cleanup (end_frame_leave))) = { lifetime, nested_in, ts->frames, FALSE, FALSE };
+  EndFrame frame __attribute__ ((cleanup (end_frame_leave))) = { lifetime, nested_in, &ts->nested,
+                                                                   ts->frames, FALSE, FALSE };
 
   ts->frames = &frame;
   threadref_sentinel_begin_end (lifetime);
