@@ -413,6 +413,21 @@ class GObjectClassTest(unittest.TestCase):
         self.assertEqual((status, out), (0, 'RuntimeError\n'), err)
         self.assertIn('needs a function', err)
 
+    def test_dispatcher_without_function_is_refused(self):
+        # Before: accepted, and its first batch called NULL as the lifetime
+        # ended (SIGSEGV at exit).
+        script = '''
+            from gi.repository import GObject
+            try:
+                d = GObject.new(ThreadRef.Dispatcher)
+                print('made', d.batch())
+            except Exception as e:
+                print(type(e).__name__)
+        '''
+        status, out, err = run_script(script)
+        self.assertEqual((status, out), (0, 'RuntimeError\n'), err)
+        self.assertIn('Dispatcher needs a function', err)
+
     def test_atexit_and_alive_attributes_are_the_properties(self):
         f = ThreadRef.Finalize.new(print)
         self.assertTrue(f.alive and f.atexit)
