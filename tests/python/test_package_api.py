@@ -372,8 +372,36 @@ class TeardownTest(unittest.TestCase):
         gc.collect()
         self.assertIs(mine(), threading.current_thread())
 
+    def test_new_thread_with_a_finished_threads_ident_is_not_ended(self):
+        """glibc reuses the stack (and so the ident) of a thread that has
+        gone: a thread made by C code or _thread that gets the ident of a
+        Python thread that used ThreadRef keeps its lifetime until it ends
+        (it used to end on the spot: finalizers run and refs dead at once)."""
+        import _thread
+        for attempt in range(200):
+            used = run_thread(lambda: ThreadRef.finalize(print, end='')).ident
+            done = threading.Event()
+            seen = []
 
-class GObjectClassTest(unittest.TestCase):
+            def raw():
+                fin = ThreadRef.finalize(seen.append, 'ended')
+                r = ThreadRef.ref()
+                seen.append((_thread.get_ident() == used, fin.alive, r() is not None))
+                done.set()
+
+            _thread.start_new_thread(raw, ())
+            self.assertTrue(done.wait(10))
+            if seen[0][0]:
+                break
+        else:
+            self.skipTest('no thread got the ident of an ended one')
+        self.assertEqual(seen[0], (True, True, True))
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(seen[1:], ['ended'])
+
+
     """ThreadRef.Ref and ThreadRef.Finalize the PyGObject way."""
 
     def test_new_with_any_number_of_user_data(self):

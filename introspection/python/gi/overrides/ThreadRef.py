@@ -59,7 +59,9 @@ _lifetimes = {}
 # on the spot inside the C call).
 _dispatched_early = set()
 # Python threads whose run() is over: ident -> Thread. Registrations there
-# (Python is releasing the thread's state) end on the spot.
+# (Python is releasing the thread's state) end on the spot. An entry whose
+# teardown is over is stale: its ident may be a new thread's (see
+# _finishing()).
 _finished = {}
 # Per thread: the lifetime registrations go to, as a fast path.
 _tls = threading.local()
@@ -120,6 +122,31 @@ class _UnraisableArgs(object):
         self.object = obj
 
 
+def _in_teardown(thread):
+    """Whether Python is still releasing the state of thread, whose run() is
+    over. Once that is done its ident is free: glibc reuses the stack, so a
+    new thread (made by C code, or by _thread) often gets the same one."""
+    lock = getattr(thread, '_tstate_lock', None)
+    if lock is not None:
+        return lock.locked()   # released with the thread state (< 3.13)
+    handle = getattr(thread, '_handle', None)
+    if handle is not None:
+        return not handle.is_done()   # Python 3.13 and later
+    return False   # joined: its teardown is over
+
+
+def _finishing(ident):
+    """Whether the thread ident is a Python thread whose run() is over and
+    whose state Python is releasing, not a new thread with its ident."""
+    thread = _finished.get(ident)
+    if thread is None:
+        return False
+    if _in_teardown(thread):
+        return True
+    _finished.pop(ident, None)   # stale
+    return False
+
+
 def _thread_run_over(thread, delete):
     """Replaces thread._delete: ends the thread's lifetime while Python still
     knows the thread, then lets threading forget it."""
@@ -127,11 +154,10 @@ def _thread_run_over(thread, delete):
         ThreadRef.end_lifetime()
     finally:
         if len(_finished) > 64:
-            # Forget threads whose teardown is over (their join lock is
-            # released): only threads in the middle of it count.
+            # Forget threads whose teardown is over: only threads in the
+            # middle of it count.
             for ident, other in list(_finished.items()):
-                lock = other._tstate_lock
-                if lock is None or not lock.locked():
+                if not _in_teardown(other):
                     _finished.pop(ident, None)
         _finished[thread.ident] = thread
         delete()
@@ -167,7 +193,7 @@ def _own_lifetime(lifetime):
     """lifetime is the calling thread's: learn which thread that is."""
     lifetime.ident = ident = _get_ident()
     thread = threading._active.get(ident)
-    if thread is None and ident not in _finished:
+    if thread is None and not _finishing(ident):
         thread = threading.current_thread()   # a thread made by C code
     if thread is not None:
         _watch_thread(thread)
@@ -219,7 +245,7 @@ def _register(entry, what):
         # Dispatched already (the exit pass took it, or its lifetime ended
         # on the spot): what was added late runs now.
         _run_entries(batch, _get_ident())
-    elif _get_ident() in _finished:
+    elif _finished and _get_ident() in _finished:
         _end_if_finished()
     return batch
 
@@ -240,7 +266,8 @@ def _end_if_finished():
     its state): nothing would end its lifetime before join() returns, so it
     ends now."""
     ident = _get_ident()
-    if ident in _finished and not _depth.get(ident) and ident not in threading._active:
+    if (ident in _finished and not _depth.get(ident) and ident not in threading._active
+            and _finishing(ident)):
         ThreadRef.end_lifetime()
 
 
