@@ -58,6 +58,12 @@ _lifetimes = {}
 # Batches dispatched before Python learnt their id (a lifetime that ended
 # on the spot inside the C call).
 _dispatched_early = set()
+# Held while a batch becomes known here (and while a watch adds its entry),
+# and while a dispatch takes its batch: the thread a watch registers on may
+# dispatch the batch as soon as C has returned its id to the watcher, and
+# must find the watch's entry in it. Reentrant: a dispatch may come inside
+# a C call made under it.
+_batch_lock = threading.RLock()
 # Python threads whose run() is over: ident -> Thread. Registrations there
 # (Python is releasing the thread's state) end on the spot. An entry whose
 # teardown is over is stale: its ident may be a new thread's (see
@@ -207,6 +213,17 @@ def _get_batch(batch_id, lifetime_id, own):
         return None
     batch = _batches.get(batch_id)
     if batch is None:
+        with _batch_lock:
+            batch = _new_batch(batch_id, lifetime_id, own)
+    return batch
+
+
+def _new_batch(batch_id, lifetime_id, own):
+    """The batch batch_id, made known here (under _batch_lock)."""
+    batch = _batches.get(batch_id)
+    if batch is None:
+        # Still unknown: another thread (a watch) may have joined the batch
+        # between our C call and the lock, and made it known first.
         lifetime = _lifetimes.get(lifetime_id)
         if lifetime is None:
             lifetime = _new_lifetime(lifetime_id, own)
@@ -252,11 +269,16 @@ def _register(entry, what):
 
 def _register_for(cref, entry):
     """Adds entry to the newest batch of the thread cref refers to."""
-    batch = _get_batch(*_dispatcher.batch_for(cref), False)
-    if batch is None:
-        return False
-    batch.entries.append(entry)
-    if batch.closed:
+    with _batch_lock:
+        # The other thread's dispatch of this batch waits for the lock: the
+        # entry is in the batch before it runs.
+        batch = _get_batch(*_dispatcher.batch_for(cref), False)
+        if batch is None:
+            return False
+        batch.entries.append(entry)
+        closed = batch.closed
+    if closed:
+        # Dispatched inside our own C call (on this thread): run it here.
         _run_entries(batch, _get_ident())
     return True
 
@@ -289,11 +311,19 @@ def _current_lifetime():
 def _dispatch(batch_id):
     """The dispatcher's function: runs one batch, on the ending thread or,
     at process exit, on the exiting one."""
-    batch = _batches.pop(batch_id, None)
-    if batch is None:
-        _dispatched_early.add(batch_id)
-        return
-    batch.closed = True
+    with _batch_lock:
+        batch = _batches.pop(batch_id, None)
+        if batch is None:
+            _dispatched_early.add(batch_id)
+            return
+        batch.closed = True
+        own = _close_batch(batch)
+    _run_entries(batch, _get_ident(), own)
+
+
+def _close_batch(batch):
+    """Bookkeeping of a batch taken for its dispatch; whether the calling
+    thread is the batch's own."""
     lifetime = batch.lifetime
     ident = _get_ident()
     own = lifetime.ident == ident or lifetime.ident is None and not _exit_state
@@ -309,7 +339,7 @@ def _dispatch(batch_id):
     lifetime.pending -= 1
     if lifetime.pending <= 0 and lifetime.ending:
         _lifetimes.pop(lifetime.id, None)
-    _run_entries(batch, ident, own)
+    return own
 
 
 def _run_entries(batch, ident, own=True):
