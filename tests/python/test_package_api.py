@@ -519,6 +519,20 @@ class WaitTest(unittest.TestCase):
         self.assertTrue(box[0].wait())
         thread.join()
 
+    def test_wait_on_own_thread_is_one_critical_and_false(self):
+        """As in C: the refused wait is one critical and False, not a busy
+        loop of refused slices (each a critical) until the timeout, or
+        forever."""
+        script = '''
+            import time
+            r = ThreadRef.Ref.new()
+            t0 = time.monotonic()
+            print(r.wait(), r.wait(5000000), time.monotonic() - t0 < 2)
+        '''
+        status, out, err = run_script(script, timeout=20)
+        self.assertEqual((status, out), (0, 'False False True\n'), err[-2000:])
+        self.assertEqual(err.count('would wait for forever'), 2, err[-2000:])
+
     def test_await_with_plain_asyncio_run(self):
         import asyncio
         box = []

@@ -672,11 +672,18 @@ class Ref(ThreadRef.Ref):
             deadline = _monotonic_usec() + timeout_usec
         while True:
             slice_usec = _WAIT_SLICE_USEC
+            start = _monotonic_usec()
             if deadline is not None:
-                slice_usec = max(0, min(slice_usec, deadline - _monotonic_usec()))
+                slice_usec = max(0, min(slice_usec, deadline - start))
             if ThreadRef.Ref.wait(self, slice_usec):
                 return True
-            if deadline is not None and _monotonic_usec() >= deadline:
+            now = _monotonic_usec()
+            if deadline is not None and now >= deadline:
+                return False
+            if now - start < slice_usec:
+                # C returns FALSE before its timeout only when it refused
+                # the wait (a ref to the calling thread: one critical, as
+                # in C), and it would refuse every slice again.
                 return False
             # Back in Python between slices: a pending signal's handler
             # (KeyboardInterrupt) runs here.
