@@ -612,6 +612,34 @@ class ExitTest(unittest.TestCase):
                                            'main-1 MainThread', 'daemon-1 MainThread', ''])
         self.assertIn('ZeroDivisionError', err)
 
+    def test_explicit_run_atexit_runs_other_threads_finalizers(self):
+        """ThreadRef.run_atexit() called by the program runs the atexit
+        finalizers of threads that still run, as C does; their refs and
+        atexit=False finalizers wait for their end. (They were all skipped
+        and consumed: never run at all.)"""
+        status, out, err = run_script('''
+            def say(what):
+                print(what, threading.current_thread().name, flush=True)
+            ready = threading.Event(); stop = threading.Event()
+            def worker():
+                ThreadRef.finalize(say, 'quiet').atexit = False
+                ThreadRef.finalize(say, 'finalize')
+                ThreadRef.Finalize(say, 'Finalize')
+                global r
+                r = ThreadRef.ref(lambda r: say('ref'))
+                ThreadRef.finalize(say, 'newest')
+                ready.set(); stop.wait()
+            t = threading.Thread(target=worker, name='w'); t.start(); ready.wait()
+            ThreadRef.run_atexit()
+            print('--', flush=True)
+            stop.set(); t.join()
+            print('joined', flush=True)
+        ''')
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.split('\n'), ['newest MainThread', 'Finalize MainThread',
+                                           'finalize MainThread', '--', 'ref w', 'quiet w',
+                                           'joined', ''])
+
     def test_late_registration_at_exit(self):
         """Kind of f1_late_atexit.py: what registers after the override's exit
         handler (an older atexit handler, any API) is refused at once with a

@@ -73,6 +73,10 @@ _finished = {}
 _tls = threading.local()
 # How deep the calling thread is in dispatches (per thread, by ident).
 _depth = {}
+# Lifetime id -> _Lifetime whose thread still runs after an exit pass made
+# while the interpreter goes on (ThreadRef.run_atexit() called by the
+# program): its kept entries, newest first, run when the lifetime ends.
+_kept = {}
 
 
 class _Anchor(object):
@@ -83,7 +87,7 @@ class _Anchor(object):
 
 
 class _Lifetime(object):
-    __slots__ = ('id', 'ident', 'thread', 'anchor', 'ending', 'pending')
+    __slots__ = ('id', 'ident', 'thread', 'anchor', 'ending', 'pending', 'kept')
 
 
 class _Batch(object):
@@ -158,6 +162,7 @@ def _thread_run_over(thread, delete):
     knows the thread, then lets threading forget it."""
     try:
         ThreadRef.end_lifetime()
+        _run_kept(thread.ident)
     finally:
         if len(_finished) > 64:
             # Forget threads whose teardown is over: only threads in the
@@ -186,6 +191,7 @@ def _new_lifetime(lifetime_id, own):
     lifetime.id = lifetime_id
     lifetime.ending = False
     lifetime.pending = 0
+    lifetime.kept = None
     lifetime.anchor = _Anchor()
     lifetime.ident = None
     lifetime.thread = lifetime.anchor.thread = None
@@ -336,6 +342,11 @@ def _close_batch(batch):
                 del _tls.lifetime
         except AttributeError:
             pass
+        if _kept.pop(lifetime.id, None) is not None:
+            # What an exit pass left for the end: older than the batch's
+            # entries, so it runs after them.
+            batch.entries[:0] = reversed(lifetime.kept)
+            lifetime.kept = None
     lifetime.pending -= 1
     if lifetime.pending <= 0 and lifetime.ending:
         _lifetimes.pop(lifetime.id, None)
@@ -343,20 +354,57 @@ def _close_batch(batch):
 
 
 def _run_entries(batch, ident, own=True):
-    at_exit = _exit_state != 0
+    # Another thread's batch is dispatched here only by an exit pass: the
+    # interpreter's, or ThreadRef.run_atexit() called by the program.
+    at_exit = _exit_state != 0 or not own
     entries = batch.entries
+    kept = []
     _depth[ident] = _depth.get(ident, 0) + 1
     try:
         while entries:
             entry = entries.pop()
             try:
-                entry._threadref_fire(own, at_exit)
+                if entry._threadref_fire(own, at_exit):
+                    kept.append(entry)
             except BaseException:
                 _report(entry)
     finally:
         depth = _depth.pop(ident) - 1
         if depth:
             _depth[ident] = depth
+        if kept and not _exit_state:
+            _keep(batch.lifetime, kept)
+
+
+def _keep(lifetime, kept):
+    """An exit pass while the interpreter goes on left kept (newest first)
+    of a thread that still runs: as in C, they wait for its end."""
+    with _batch_lock:
+        if lifetime.kept is None:
+            lifetime.kept = kept
+        else:
+            lifetime.kept.extend(kept)   # an older batch's: after the newer
+        _kept[lifetime.id] = lifetime
+
+
+def _run_kept(ident):
+    """The thread ident's lifetime has ended without a batch of it being
+    dispatched on it: what an exit pass kept for that end runs now."""
+    if not _kept:
+        return
+    with _batch_lock:
+        lifetimes = [lifetime for lifetime in _kept.values() if lifetime.ident == ident]
+        for lifetime in lifetimes:
+            del _kept[lifetime.id]
+    for lifetime in lifetimes:
+        lifetime.ending = True
+        lifetime.anchor = None
+        batch = _Batch()
+        batch.entries = list(reversed(lifetime.kept))
+        batch.lifetime = lifetime
+        batch.closed = True
+        lifetime.kept = None
+        _run_entries(batch, ident)
 
 
 _dispatcher = ThreadRef.Dispatcher.new(_dispatch)
@@ -374,9 +422,11 @@ class _RefEntry(object):
         self.ref = weakref.ref(ref)
 
     def _threadref_fire(self, own, at_exit):
+        """Runs the entry; True if it must wait for its thread's end."""
         ref = self.ref()
         if ref is None or not own:
-            return   # dropped, or a thread that still runs at process exit
+            # Dropped, or a thread that still runs at process exit.
+            return ref is not None
         callback = ref._callback
         if callback is not None:
             ref._callback = None
@@ -468,8 +518,10 @@ class finalize(weakref.finalize):
             self._lifetime = batch.lifetime
 
     def _threadref_fire(self, own, at_exit):
-        if at_exit and not self._atexit or not own and not at_exit:
-            return   # as weakref.finalize: never at exit
+        if at_exit and not self._atexit:
+            # As weakref.finalize: never at exit. A thread that still runs
+            # keeps it for its end.
+            return not own
         try:
             func, args, kwargs = self._info.pop()
         except IndexError:
@@ -602,7 +654,7 @@ class _ObjectRefEntry(object):
     def _threadref_fire(self, own, at_exit):
         obj = self.ref()
         if obj is None or not own:
-            return
+            return obj is not None
         callback = obj.__dict__.pop('_threadref_callback', None)
         if callback is not None:
             func, user_data = callback
