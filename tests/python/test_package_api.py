@@ -533,6 +533,30 @@ class WaitTest(unittest.TestCase):
         self.assertEqual((status, out), (0, 'False False True\n'), err[-2000:])
         self.assertEqual(err.count('would wait for forever'), 2, err[-2000:])
 
+    def test_await_in_a_fork_child(self):
+        """The waits' thread is not in a fork child: a wait_async() there
+        must not be queued on its context (it hung, even for a thread that
+        ended long ago, once the parent had awaited one)."""
+        script = '''
+            import asyncio, os
+            def ended_ref():
+                box = []
+                t = threading.Thread(target=lambda: box.append(ThreadRef.Ref.new()))
+                t.start(); t.join()
+                return box[0]
+            print('parent', asyncio.run(ended_ref().wait_async()), flush=True)
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    ok = asyncio.run(asyncio.wait_for(ended_ref().wait_async(), 10))
+                    print('child', ok, flush=True)
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+        '''
+        status, out, err = run_script(script, timeout=60)
+        self.assertEqual((status, out), (0, 'parent True\nchild True\n'), err)
+
     def test_await_with_plain_asyncio_run(self):
         import asyncio
         box = []

@@ -33,6 +33,7 @@ How (docs/design.md, Python):
 """
 
 import atexit as _atexit
+import os
 import sys
 import threading
 import traceback
@@ -798,6 +799,20 @@ def _wait_thread_context():
             threading.Thread(target=run, name='ThreadRef-waits', daemon=True).start()
             _wait_context = context
         return _wait_context
+
+
+def _after_fork_in_child():
+    """Only the forking thread goes on in a child: the waits' thread is not
+    there (a wait queued on its context would never start), and a lock
+    another thread held stays held."""
+    global _wait_context, _wait_lock, _batch_lock
+    _wait_context = None
+    _wait_lock = threading.Lock()
+    _batch_lock = threading.RLock()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 async def _asyncio_wait(cref, cancellable):
