@@ -402,6 +402,7 @@ class TeardownTest(unittest.TestCase):
         self.assertEqual(seen[1:], ['ended'])
 
 
+class GObjectClassTest(unittest.TestCase):
     """ThreadRef.Ref and ThreadRef.Finalize the PyGObject way."""
 
     def test_new_with_any_number_of_user_data(self):
