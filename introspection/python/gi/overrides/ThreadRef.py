@@ -41,6 +41,8 @@ import warnings
 import weakref
 from _thread import get_ident as _get_ident
 
+from gi.repository import GObject as _GObject
+
 from ..module import get_introspection_module
 from ..overrides import override
 
@@ -92,7 +94,19 @@ class _Lifetime(object):
 
 
 class _Batch(object):
-    __slots__ = ('entries', 'lifetime', 'closed')
+    # limit: the length at which entries is next rid of entries that have
+    # nothing left to run (see _compact()).
+    __slots__ = ('entries', 'lifetime', 'closed', 'limit')
+
+    def __init__(self, lifetime, entries):
+        self.entries = entries
+        self.lifetime = lifetime
+        self.closed = False
+        self.limit = _COMPACT_MIN
+
+
+# Below this many entries a batch is never compacted.
+_COMPACT_MIN = 64
 
 
 def _report(obj):
@@ -237,9 +251,7 @@ def _new_batch(batch_id, lifetime_id, own):
         elif own and lifetime.ident is None:
             # First seen through a watch from another thread.
             _own_lifetime(lifetime)
-        batch = _Batch()
-        batch.entries = []
-        batch.lifetime = lifetime
+        batch = _Batch(lifetime, [])
         batch.closed = batch_id in _dispatched_early
         if batch.closed:
             _dispatched_early.discard(batch_id)
@@ -264,14 +276,31 @@ def _register(entry, what):
     if batch is None:
         _refused(what)
         return None
-    batch.entries.append(entry)
+    entries = batch.entries
+    entries.append(entry)
     if batch.closed:
         # Dispatched already (the exit pass took it, or its lifetime ended
         # on the spot): what was added late runs now.
         _run_entries(batch, _get_ident())
     elif _finished and _get_ident() in _finished:
         _end_if_finished()
+    elif len(entries) >= batch.limit:
+        _compact(batch)
     return batch
+
+
+def _compact(batch):
+    """Drops the entries of batch that have nothing left to run (detached or
+    called finalizers, dropped refs), as weakref.finalize and weakref.ref
+    free theirs: a thread that lives on and keeps registering would keep
+    them all until its end. The limit doubles with what stays, so each
+    registration pays O(1) on average."""
+    with _batch_lock:   # a watch may add to the batch from another thread
+        if batch.closed:
+            return
+        entries = batch.entries
+        entries[:] = [entry for entry in entries if not entry._threadref_done()]
+        batch.limit = max(_COMPACT_MIN, 2 * len(entries))
 
 
 def _register_for(cref, entry):
@@ -284,6 +313,8 @@ def _register_for(cref, entry):
             return False
         batch.entries.append(entry)
         closed = batch.closed
+        if not closed and len(batch.entries) >= batch.limit:
+            _compact(batch)
     if closed:
         # Dispatched inside our own C call (on this thread): run it here.
         _run_entries(batch, _get_ident())
@@ -400,9 +431,7 @@ def _run_kept(ident):
     for lifetime in lifetimes:
         lifetime.ending = True
         lifetime.anchor = None
-        batch = _Batch()
-        batch.entries = list(reversed(lifetime.kept))
-        batch.lifetime = lifetime
+        batch = _Batch(lifetime, list(reversed(lifetime.kept)))
         batch.closed = True
         lifetime.kept = None
         _run_entries(batch, ident)
@@ -435,6 +464,10 @@ class _RefEntry(object):
                 callback(ref)
             except BaseException:
                 _report(callback)
+
+    def _threadref_done(self):
+        ref = self.ref()
+        return ref is None or ref._callback is None
 
     def __repr__(self):
         return '<ThreadRef.ref entry %r>' % (self.ref(),)
@@ -531,6 +564,9 @@ class finalize(weakref.finalize):
             func(*args)
         else:
             func(*args, **kwargs)
+
+    def _threadref_done(self):
+        return not self._info
 
     def __call__(self, _=None):
         try:
@@ -650,7 +686,7 @@ class _ObjectRefEntry(object):
     __slots__ = ('ref',)
 
     def __init__(self, obj):
-        self.ref = weakref.ref(obj)
+        self.ref = weakref.ref(obj) if obj is not None else _no_object
 
     def _threadref_fire(self, own, at_exit):
         obj = self.ref()
@@ -663,6 +699,14 @@ class _ObjectRefEntry(object):
                 func(obj, *user_data)
             except BaseException:
                 _report(func)
+
+    def _threadref_done(self):
+        obj = self.ref()
+        return obj is None or '_threadref_callback' not in obj.__dict__
+
+
+def _no_object():
+    return None   # an _ObjectRefEntry's object before it is made
 
 
 class Ref(ThreadRef.Ref):
@@ -683,13 +727,23 @@ class Ref(ThreadRef.Ref):
         if callback is not None and not callable(callback):
             raise TypeError('ThreadRef.Ref: callback must be callable or None')
         _current_lifetime()   # so that a Python thread's lifetime ends with its run()
-        self = ThreadRef.Ref.new(None, None)
-        if callback is not None:
-            self._threadref_callback = (callback, user_data)
-            if _register(_ObjectRefEntry(self), 'a ThreadRef.Ref callback') is None:
-                del self._threadref_callback
-        else:
+        if callback is None:
+            self = _new_object_ref()
             _end_if_finished()
+            return self
+        # The entry goes in before the ref is made: its batch is then the
+        # thread's newest node again once the ref is dropped, and the next
+        # Ref's entry joins it, rather than each leaving a batch behind.
+        # The callback runs right after the ref's node, as in C.
+        entry = _ObjectRefEntry(None)
+        batch = _register(entry, 'a ThreadRef.Ref callback')
+        self = _new_object_ref()
+        if batch is not None:
+            self._threadref_callback = (callback, user_data)
+            entry.ref = weakref.ref(self)
+            if batch.closed:
+                # The lifetime ended in the registration (on the spot).
+                entry._threadref_fire(True, _exit_state != 0)
         return self
 
     def watch(self, callback=None, *user_data):
@@ -770,6 +824,13 @@ class Ref(ThreadRef.Ref):
 Ref = override(Ref)
 __all__.append('Ref')
 
+
+def _new_object_ref():
+    """A ThreadRef.Ref with no C callback, to the calling thread:
+    g_object_new() alone makes that. (ThreadRef.Ref.new(None, None) loses
+    48 bytes in PyGObject 3.42 for the None callback.)"""
+    return _GObject.new(Ref)
+
 _WAIT_SLICE_USEC = 50000
 
 
@@ -778,35 +839,87 @@ def _monotonic_usec():
     return GLib.get_monotonic_time()
 
 
-# One thread with a GLib main loop serves every asyncio wait: the C wait's
-# callback comes there, and is handed to the asyncio loop that awaits it.
-_wait_context = None
+# Awaited waits: no PyGObject closure per wait (each would lose some 100
+# bytes for good). The wait is an entry in the batches, like a watch: when
+# the thread's lifetime ends, the entry hands it to one thread, which waits
+# in C for the lifetime's older callbacks to return (most often at once)
+# and gives the result to the asyncio loop that awaits it.
+_waits = None   # the waits' thread's queue.SimpleQueue, once it runs
 _wait_lock = threading.Lock()
+# How long the waits' thread waits for one lifetime before it looks at the
+# others, in microseconds.
+_WAITS_SLICE_USEC = 20000
 
 
-def _wait_thread_context():
-    global _wait_context
-    from gi.repository import GLib
+class _AsyncWait(object):
+    """An awaited wait_async(): a batch's entry of the thread awaited."""
+
+    __slots__ = ('cref', 'aloop', 'future')
+
+    def __init__(self, cref, aloop, future):
+        self.cref = cref
+        self.aloop = aloop
+        self.future = future
+
+    def _threadref_fire(self, own, at_exit):
+        if not own:
+            # An exit pass: the thread still runs, its end is to come (if the
+            # interpreter goes on).
+            return not _exit_state
+        _waits_put(self)
+
+    def _threadref_done(self):
+        return self.future.done()   # given up (cancelled) or settled
+
+    def settle(self, value):
+        if not self.aloop.is_closed():
+            try:
+                self.aloop.call_soon_threadsafe(_settle, self.future, value)
+            except RuntimeError:
+                pass   # closed meanwhile
+
+
+def _waits_put(wait):
+    global _waits
     with _wait_lock:
-        if _wait_context is None:
-            context = GLib.MainContext.new()
-            loop = GLib.MainLoop.new(context, False)
+        if _waits is None:
+            import queue
+            _waits = queue.SimpleQueue()
+            threading.Thread(target=_waits_main, args=(_waits,), name='ThreadRef-waits',
+                             daemon=True).start()
+        _waits.put(wait)
 
-            def run():
-                context.push_thread_default()
-                loop.run()
 
-            threading.Thread(target=run, name='ThreadRef-waits', daemon=True).start()
-            _wait_context = context
-        return _wait_context
+def _waits_main(waits):
+    """The waits' thread: waits, a slice each in turn, until each lifetime
+    handed to it has ended and its callbacks have returned."""
+    import collections
+    import queue
+    pending = collections.deque()
+    while True:
+        if not pending:
+            pending.append(waits.get())
+        try:
+            while True:
+                pending.append(waits.get_nowait())
+        except queue.Empty:
+            pass
+        wait = pending[0]
+        if wait.future.done():
+            pending.popleft()
+        elif ThreadRef.Ref.wait(wait.cref, _WAITS_SLICE_USEC):
+            pending.popleft()
+            wait.settle(True)
+        else:
+            pending.rotate(-1)
 
 
 def _after_fork_in_child():
     """Only the forking thread goes on in a child: the waits' thread is not
-    there (a wait queued on its context would never start), and a lock
-    another thread held stays held."""
-    global _wait_context, _wait_lock, _batch_lock
-    _wait_context = None
+    there (a wait handed to its queue would never end), and a lock another
+    thread held stays held."""
+    global _waits, _wait_lock, _batch_lock
+    _waits = None
     _wait_lock = threading.Lock()
     _batch_lock = threading.RLock()
 
@@ -817,30 +930,33 @@ if hasattr(os, 'register_at_fork'):
 
 async def _asyncio_wait(cref, cancellable):
     import asyncio
-    from gi.repository import GLib, Gio
     aloop = asyncio.get_running_loop()
     future = aloop.create_future()
-    if cancellable is None:
-        cancellable = Gio.Cancellable()
-
-    def finish(source, result):
-        try:
-            value = ThreadRef.Ref.wait_finish(source, result)
-        except GLib.Error as error:
-            value = error
-        if not aloop.is_closed():
-            aloop.call_soon_threadsafe(_settle, future, value)
-
-    def start(*unused):
-        ThreadRef.Ref.wait_async(cref, cancellable, finish)
-        return GLib.SOURCE_REMOVE
-
-    _wait_thread_context().invoke_full(GLib.PRIORITY_DEFAULT, start)
+    wait = _AsyncWait(cref, aloop, future)
+    cancelled_id = None
+    if cancellable is not None:
+        # As the C wait: a cancelled cancellable ends it with its error.
+        # (GObject's connect: Gio.Cancellable.connect is another method.)
+        cancelled_id = _GObject.Object.connect(cancellable, 'cancelled', _wait_cancelled, wait)
+        if cancellable.is_cancelled():
+            _wait_cancelled(cancellable, wait)
     try:
+        if not _register_for(cref, wait):
+            # Ended, all callbacks returned (or no more registrations there):
+            # the waits' thread tells which.
+            _waits_put(wait)
         return await future
-    except BaseException:
-        cancellable.cancel()
-        raise
+    finally:
+        if cancelled_id is not None:
+            _GObject.Object.disconnect(cancellable, cancelled_id)
+
+
+def _wait_cancelled(cancellable, wait):
+    from gi.repository import GLib
+    try:
+        cancellable.set_error_if_cancelled()
+    except GLib.Error as error:
+        wait.settle(error)
 
 
 def _settle(future, value):
