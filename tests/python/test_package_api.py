@@ -858,6 +858,66 @@ class NestedLifetimeTest(unittest.TestCase):
         run_thread(worker)
         self.assertEqual(log, ['job', 'caught'])
 
+    def test_interleaved_blocks_raise_and_lose_nothing(self):
+        """Two asyncio tasks whose blocks span an await: the first to close
+        is not the innermost. That raises (it used to give a critical, lose
+        the block's cleanup and leave its lifetime open for good); closed
+        later in the right place, its cleanup runs."""
+        import asyncio
+        log = []
+        blocks = {}
+        errors = []
+
+        async def job(name, delay):
+            block = blocks[name] = ThreadRef.nested_lifetime()
+            try:
+                with block as lifetime:
+                    ThreadRef.finalize(log.append, name + ' cleanup')
+                    await asyncio.sleep(delay)
+            except RuntimeError as error:
+                errors.append((name, str(error)))
+            return lifetime
+
+        async def main():
+            return await asyncio.gather(job('A', 0.01), job('B', 0.05))
+
+        def worker():
+            a, b = asyncio.run(main())
+            seen['after'] = (list(log), a.is_alive(), b.is_alive())
+            blocks['A'].__exit__(None, None, None)
+            seen['closed'] = (list(log), a.is_alive())
+
+        seen = {}
+        run_thread(worker)
+        self.assertEqual([name for name, error in errors], ['A'])
+        self.assertIn('innermost', errors[0][1])
+        self.assertEqual(seen['after'], (['B cleanup'], True, False))
+        self.assertEqual(seen['closed'], (['B cleanup', 'A cleanup'], False))
+
+    def test_block_closed_on_another_thread_raises(self):
+        block = ThreadRef.nested_lifetime()
+        log = []
+        errors = []
+
+        def close_there():
+            try:
+                block.__exit__(None, None, None)
+            except RuntimeError:
+                errors.append('raised')
+
+        def worker():
+            lifetime = block.__enter__()
+            ThreadRef.finalize(log.append, 'job')
+            run_thread(close_there)
+            seen.append((list(log), lifetime.is_alive()))
+            block.__exit__(None, None, None)
+            seen.append((list(log), lifetime.is_alive()))
+
+        seen = []
+        run_thread(worker)
+        self.assertEqual(errors, ['raised'])
+        self.assertEqual(seen, [([], True), (['job'], False)])
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)

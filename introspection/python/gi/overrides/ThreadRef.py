@@ -635,7 +635,10 @@ class nested_lifetime(object):
         with ThreadRef.nested_lifetime():
             run_job(job)      # what it registers ends here
 
-    See ``ThreadRef.nested_lifetime_begin()``.
+    Blocks close innermost first, on the thread that opened them; closing
+    one that has another open inside it, or on another thread, raises
+    ``RuntimeError`` and ends nothing. See
+    ``ThreadRef.nested_lifetime_begin()``.
     """
 
     __slots__ = ('_ref',)
@@ -651,7 +654,20 @@ class nested_lifetime(object):
         return self._ref
 
     def __exit__(self, exc_type, exc_value, traceback):
-        lifetime, self._ref = self._ref, None
+        lifetime = self._ref
+        if lifetime is None:
+            raise RuntimeError('this nested_lifetime is not open')
+        if lifetime.is_alive() and not ThreadRef.Ref.equal(lifetime, _new_object_ref()):
+            # C would refuse with a critical and end nothing: the block's
+            # cleanup would be lost, and its lifetime would take the
+            # thread's registrations from then on. Kept open, so that it
+            # can still be closed in the right place.
+            raise RuntimeError(
+                'ThreadRef.nested_lifetime: this block is not the innermost open '
+                'nested lifetime of the calling thread (blocks interleaved, as '
+                'across an await, or closed on another thread); nothing was ended: '
+                'close the innermost first, on the thread that opened it')
+        self._ref = None
         _forget_current_lifetime()
         try:
             ThreadRef.nested_lifetime_end(lifetime)
