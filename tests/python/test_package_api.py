@@ -918,6 +918,45 @@ class NestedLifetimeTest(unittest.TestCase):
         self.assertEqual(errors, ['raised'])
         self.assertEqual(seen, [([], True), (['job'], False)])
 
+    def test_refs_in_a_lifetime_opened_by_begin(self):
+        """ThreadRef.nested_lifetime_begin()/end() outside the context
+        manager: a ThreadRef.ref made inside belongs to the nested lifetime
+        (it took the outer one, from the override's cache)."""
+        seen = {}
+
+        def worker():
+            outer = ThreadRef.ref()
+            lifetime = ThreadRef.nested_lifetime_begin()
+            r = ThreadRef.ref()
+            keep = ThreadRef.ref(lambda ref: seen.setdefault('dead in callback', ref() is None))
+            seen['inside'] = (r == outer, r() is not None)
+            ThreadRef.nested_lifetime_end(lifetime)
+            seen['after'] = (r() is None, keep() is None, outer() is not None)
+
+        run_thread(worker)
+        self.assertEqual(seen, {'inside': (False, True), 'dead in callback': True,
+                                'after': (True, True, True)})
+
+    def test_ref_with_callback_in_a_lifetime_opened_by_c(self):
+        """A nested lifetime opened by C code (here the introspected
+        function, past the override): a ref with a callback learns its
+        lifetime from its registration."""
+        from gi.module import get_introspection_module
+        c_api = get_introspection_module('ThreadRef')
+        seen = {}
+
+        def worker():
+            outer = ThreadRef.ref()
+            lifetime = c_api.nested_lifetime_begin()
+            r = ThreadRef.ref(lambda ref: seen.setdefault('dead in callback', ref() is None))
+            seen['inside'] = (r == outer, r() is not None)
+            c_api.nested_lifetime_end(lifetime)
+            seen['after'] = (r() is None, outer() is not None)
+
+        run_thread(worker)
+        self.assertEqual(seen, {'inside': (False, True), 'dead in callback': True,
+                                'after': (True, True)})
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)

@@ -89,6 +89,10 @@ class _Anchor(object):
     __slots__ = ('__weakref__', 'thread')
 
 
+def _no_object():
+    return None   # an entry's object before it is made
+
+
 class _Lifetime(object):
     __slots__ = ('id', 'ident', 'thread', 'anchor', 'ending', 'pending', 'kept')
 
@@ -343,7 +347,10 @@ def _current_lifetime():
     if batch is None:
         return None
     _end_if_finished()
-    return batch.lifetime
+    lifetime = batch.lifetime
+    if not lifetime.ending:
+        _tls.lifetime = lifetime   # (a batch made before was not cached)
+    return lifetime
 
 
 def _dispatch(batch_id):
@@ -449,7 +456,7 @@ class _RefEntry(object):
     __slots__ = ('ref',)
 
     def __init__(self, ref):
-        self.ref = weakref.ref(ref)
+        self.ref = weakref.ref(ref) if ref is not None else _no_object
 
     def _threadref_fire(self, own, at_exit):
         """Runs the entry; True if it must wait for its thread's end."""
@@ -479,6 +486,33 @@ def _dead_anchor():
     return anchor
 
 
+def _anchor_of(lifetime):
+    anchor = lifetime.anchor if lifetime is not None else None
+    if anchor is None:
+        # Made while the thread ends (or refused): dead from the start,
+        # but its callback still runs with the end.
+        anchor = _dead_anchor()
+    return anchor
+
+
+def _ref_with_callback(cls, callback):
+    """A ThreadRef.ref with a callback: its entry goes in first, and the ref
+    refers to the lifetime of the batch C gave it, which is the thread's
+    current one even if C code opened a nested lifetime since the thread's
+    last registration."""
+    entry = _RefEntry(None)
+    batch = _register(entry, 'a ThreadRef.ref callback')
+    self = weakref.ref.__new__(cls, _anchor_of(batch.lifetime if batch is not None else None))
+    self._callback = None
+    if batch is not None:
+        self._callback = callback
+        entry.ref = weakref.ref(self)
+        if batch.closed:
+            # The lifetime ended in the registration (on the spot).
+            entry._threadref_fire(True, _exit_state != 0)
+    return self
+
+
 class ref(weakref.ref):
     """A weak reference to the current thread, as ``threadref.ref``.
 
@@ -491,24 +525,16 @@ class ref(weakref.ref):
     __slots__ = ('_callback', '__weakref__')
 
     def __new__(cls, callback=None):
+        if callback is not None:
+            return _ref_with_callback(cls, callback)
         try:
             lifetime = _tls.lifetime
             if lifetime.ending:
                 raise AttributeError
         except AttributeError:
             lifetime = _current_lifetime()
-        if lifetime is None and callback is not None:
-            _refused('a ThreadRef.ref callback')
-        anchor = lifetime.anchor if lifetime is not None else None
-        if anchor is None:
-            # Made while the thread ends (or refused): dead from the start,
-            # but its callback still runs with the end.
-            anchor = _dead_anchor()
-        self = weakref.ref.__new__(cls, anchor)
-        self._callback = callback
-        if callback is not None and lifetime is not None:
-            if _register(_RefEntry(self), 'a ThreadRef.ref callback') is None:
-                self._callback = None
+        self = weakref.ref.__new__(cls, _anchor_of(lifetime))
+        self._callback = None
         return self
 
     def __init__(self, callback=None):
@@ -623,6 +649,25 @@ def _forget_current_lifetime():
         pass
 
 
+def nested_lifetime_begin():
+    """ThreadRef.nested_lifetime_begin(): what the thread registers from now
+    on, ThreadRef.ref() included, belongs to the new nested lifetime."""
+    _forget_current_lifetime()
+    return ThreadRef.nested_lifetime_begin()
+
+
+def nested_lifetime_end(lifetime):
+    """ThreadRef.nested_lifetime_end(lifetime)."""
+    _forget_current_lifetime()
+    try:
+        ThreadRef.nested_lifetime_end(lifetime)
+    finally:
+        _forget_current_lifetime()
+
+
+__all__ += ['nested_lifetime_begin', 'nested_lifetime_end']
+
+
 class nested_lifetime(object):
     """A nested lifetime of the calling thread, as a context manager.
 
@@ -649,8 +694,7 @@ class nested_lifetime(object):
     def __enter__(self):
         if self._ref is not None:
             raise RuntimeError('this nested_lifetime is already open')
-        _forget_current_lifetime()
-        self._ref = ThreadRef.nested_lifetime_begin()
+        self._ref = nested_lifetime_begin()
         return self._ref
 
     def __exit__(self, exc_type, exc_value, traceback):
@@ -668,11 +712,7 @@ class nested_lifetime(object):
                 'across an await, or closed on another thread); nothing was ended: '
                 'close the innermost first, on the thread that opened it')
         self._ref = None
-        _forget_current_lifetime()
-        try:
-            ThreadRef.nested_lifetime_end(lifetime)
-        finally:
-            _forget_current_lifetime()
+        nested_lifetime_end(lifetime)
         return False
 
 
@@ -719,10 +759,6 @@ class _ObjectRefEntry(object):
     def _threadref_done(self):
         obj = self.ref()
         return obj is None or '_threadref_callback' not in obj.__dict__
-
-
-def _no_object():
-    return None   # an _ObjectRefEntry's object before it is made
 
 
 class Ref(ThreadRef.Ref):
