@@ -364,6 +364,23 @@ class TeardownTest(unittest.TestCase):
             run_thread(work)
             self.assertEqual(sorted(seen), ['late', 'late-gobject', 'normal'])
 
+    def test_join_waits_for_c_only_registrations(self):
+        """A Python thread on which only C code registered (a library that
+        uses threadref, here the introspected constructor past the
+        override): join() returns after it ran (it ran only when the OS
+        thread exited, after join())."""
+        from gi.module import get_introspection_module
+        c_api = get_introspection_module('ThreadRef')
+        for i in range(5):
+            ran = []
+
+            def cleanup(*args):
+                time.sleep(0.05)
+                ran.append(threading.current_thread().name)
+
+            run_thread(lambda: c_api.Finalize.new(cleanup), name='c-only')
+            self.assertEqual(ran, ['c-only'])
+
     def test_other_threads_teardown_ends_only_its_own_lifetime(self):
         """Clearing a thread-local of a thread that has gone, on another
         thread, does not end that other thread's lifetime."""

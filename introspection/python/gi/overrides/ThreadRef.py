@@ -19,8 +19,9 @@ How (docs/design.md, Python):
   process: a registration goes into the *batch* that is the thread's newest
   registration (one C call), and when the thread ends each batch is
   dispatched in its turn and its entries run here, newest first.
-* A Python thread's lifetime ends when its ``run()`` is over, before the
-  thread leaves ``threading``'s books (``Thread._delete``): callbacks see
+* Every Python thread's lifetime ends when its ``run()`` is over, before
+  the thread leaves ``threading``'s books (``Thread._delete``), also when
+  only C code registered on it: callbacks see
   the thread as it was (its ``threading.local`` values, its
   ``current_thread()``), and ``join()`` returns after them. What registers
   later, while Python releases the thread's state, ends on the spot.
@@ -194,15 +195,35 @@ def _thread_run_over(thread, delete):
 
 
 def _watch_thread(thread):
-    """Arranges for a Python thread's lifetime to end with its run()."""
+    """A Python thread registers: an ident it reuses is no longer that of a
+    thread whose run() is over."""
     if thread is _main_thread or isinstance(thread, _DummyThread):
         # The main thread ends at interpreter exit; a thread made by C
         # code ends through threadref's own thread-exit hooks.
         return
-    _finished.pop(thread.ident, None)   # an ident reused by a new thread
-    if '_delete' in thread.__dict__ or not hasattr(thread, '_delete'):
+    _finished.pop(thread.ident, None)
+
+
+def _hook_threads():
+    """Makes every Python thread's lifetime end with its run(), from
+    Thread._delete: also a thread on which only C code (a library that
+    uses threadref) registered, which Python never sees register, and
+    threads started before this module was imported. For a thread that
+    never used threadref it is one cheap C call."""
+    delete = getattr(threading.Thread, '_delete', None)
+    if delete is None:
         return
-    thread._delete = lambda delete=thread._delete: _thread_run_over(thread, delete)
+
+    def _delete(self):
+        if isinstance(self, _DummyThread):
+            delete(self)
+        else:
+            _thread_run_over(self, lambda: delete(self))
+
+    threading.Thread._delete = _delete
+
+
+_hook_threads()
 
 
 def _new_lifetime(lifetime_id, own):
