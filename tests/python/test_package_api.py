@@ -419,6 +419,41 @@ class TeardownTest(unittest.TestCase):
         self.assertEqual(seen[1:], ['ended'])
 
 
+class ForkTest(unittest.TestCase):
+    def test_child_sees_other_threads_gone(self):
+        """In a fork child only the forking thread exists: the refs and
+        finalizers of the others are dead there and never run, as the
+        GObject classes' are (they reported alive)."""
+        status, out, err = run_script('''
+            import os
+            go = threading.Event(); done = threading.Event()
+            objs = []
+            def other():
+                objs.append(ThreadRef.ref())
+                objs.append(ThreadRef.finalize(print, 'other finalize ran'))
+                objs.append(ThreadRef.Ref.new())
+                go.set(); done.wait()
+            t = threading.Thread(target=other); t.start(); go.wait()
+            mine = ThreadRef.ref()
+            fin = ThreadRef.finalize(print, 'child main finalize ran')
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    print(objs[0]() is None, objs[1].alive, objs[1].peek(), objs[1](),
+                          objs[2].alive, mine() is threading.current_thread(), fin.alive,
+                          flush=True)
+                    fin()
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            fin.detach()
+            done.set(); t.join()
+        ''')
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.split('\n')[:2],
+                         ['True False None None False True True', 'child main finalize ran'])
+
+
 class MemoryTest(unittest.TestCase):
     """On a thread that lives on, what has nothing left to run is freed, as
     weakref.finalize and weakref.ref free theirs (each used to stay in the

@@ -497,6 +497,11 @@ class _RefEntry(object):
         ref = self.ref()
         return ref is None or ref._callback is None
 
+    def _threadref_gone(self):
+        ref = self.ref()   # its thread did not survive a fork: never called
+        if ref is not None:
+            ref._callback = None
+
     def __repr__(self):
         return '<ThreadRef.ref entry %r>' % (self.ref(),)
 
@@ -614,6 +619,9 @@ class finalize(weakref.finalize):
 
     def _threadref_done(self):
         return not self._info
+
+    def _threadref_gone(self):
+        del self._info[:]   # its thread did not survive a fork: never runs
 
     def __call__(self, _=None):
         try:
@@ -781,6 +789,11 @@ class _ObjectRefEntry(object):
         obj = self.ref()
         return obj is None or '_threadref_callback' not in obj.__dict__
 
+    def _threadref_gone(self):
+        obj = self.ref()   # its thread did not survive a fork: never called
+        if obj is not None:
+            obj.__dict__.pop('_threadref_callback', None)
+
 
 class Ref(ThreadRef.Ref):
     """A weak reference to the thread that created it; see ThreadRef.Ref.new.
@@ -944,6 +957,9 @@ class _AsyncWait(object):
     def _threadref_done(self):
         return self.future.done()   # given up (cancelled) or settled
 
+    def _threadref_gone(self):
+        self.settle(True)   # its thread did not survive a fork: it has ended
+
     def settle(self, value):
         if not self.aloop.is_closed():
             try:
@@ -995,6 +1011,33 @@ def _after_fork_in_child():
     _waits = None
     _wait_lock = threading.Lock()
     _batch_lock = threading.RLock()
+    _forget_gone_threads()
+
+
+def _forget_gone_threads():
+    """In a fork child: the lifetimes of the threads that did not survive
+    the fork are dead, as C has them, and what they registered never runs:
+    refs give None, finalizers are dead, waits for them return True."""
+    me = _get_ident()
+    gone = [lifetime for lifetime in _lifetimes.values() if lifetime.ident != me]
+    for lifetime in gone:
+        lifetime.ending = True
+        lifetime.anchor = None
+        lifetime.kept = None
+        del _lifetimes[lifetime.id]
+        _kept.pop(lifetime.id, None)
+    for batch_id, batch in list(_batches.items()):
+        if batch.lifetime.ident != me:
+            del _batches[batch_id]
+            batch.closed = True
+            for entry in batch.entries:
+                entry._threadref_gone()
+            del batch.entries[:]
+    _finished.clear()
+    _dispatched_early.clear()
+    for ident in list(_depth):
+        if ident != me:
+            del _depth[ident]
 
 
 if hasattr(os, 'register_at_fork'):
