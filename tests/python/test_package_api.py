@@ -292,6 +292,28 @@ class FinalizeTest(unittest.TestCase):
         self.assertEqual(sorted(type(h.exc_value).__name__ for h in hook.seen),
                          ['KeyboardInterrupt'] * 4 + ['SystemExit'] * 4)
 
+    def test_raising_unraisablehook_stops_nothing(self):
+        """A hook that raises (KeyboardInterrupt here) is reported as
+        Python reports it, and the older callbacks still run (they were
+        dropped, the rest of the batch with them)."""
+        status, out, err = run_script('''
+            log = []
+            def hook(args):
+                log.append('hook saw %s' % args.exc_type.__name__)
+                raise KeyboardInterrupt('from hook')
+            sys.unraisablehook = hook
+            def boom():
+                raise ValueError('v')
+            def work():
+                ThreadRef.finalize(log.append, 'older')
+                ThreadRef.finalize(boom)
+            t = threading.Thread(target=work); t.start(); t.join()
+            print(log, flush=True)
+        ''')
+        self.assertEqual((status, out), (0, "['hook saw ValueError', 'older']\n"), err)
+        self.assertIn('Exception ignored in sys.unraisablehook', err)
+        self.assertIn('KeyboardInterrupt: from hook', err)
+
     def test_atexit_is_settable(self):
         f = ThreadRef.finalize(print)
         self.assertTrue(f.atexit)

@@ -115,27 +115,37 @@ _COMPACT_MIN = 64
 
 
 def _report(obj):
-    """Reports the exception being handled the way weakref.finalize does."""
-    if _exit_state:
-        sys.excepthook(*sys.exc_info())
-        return
+    """Reports the exception being handled the way weakref.finalize does.
+    Whatever the hook raises in turn (KeyboardInterrupt included) is written
+    out as Python writes it, and stops nothing: the other callbacks run."""
     exc_type, exc_value, exc_tb = sys.exc_info()
+    if _exit_state:
+        hook = sys.excepthook
+        try:
+            hook(exc_type, exc_value, exc_tb)
+        except BaseException:
+            _write_unraisable('Exception ignored in sys.excepthook', hook, *sys.exc_info())
+        return
     hook = sys.unraisablehook
     if hook is sys.__unraisablehook__:
         # The default hook takes only its own argument type, which Python
         # code cannot make: write what it writes.
-        try:
-            stream = sys.stderr
-            stream.write('Exception ignored in: %r\n' % (obj,))
-            stream.write(''.join(traceback.format_exception(exc_type, exc_value, exc_tb)))
-            stream.flush()
-        except Exception:
-            pass
+        _write_unraisable('Exception ignored in', obj, exc_type, exc_value, exc_tb)
         return
     args = _UnraisableArgs(exc_type, exc_value, exc_tb, None, obj)
     try:
         hook(args)
-    except Exception:
+    except BaseException:
+        _write_unraisable('Exception ignored in sys.unraisablehook', hook, *sys.exc_info())
+
+
+def _write_unraisable(what, obj, exc_type, exc_value, exc_tb):
+    try:
+        stream = sys.stderr
+        stream.write('%s: %r\n' % (what, obj))
+        stream.write(''.join(traceback.format_exception(exc_type, exc_value, exc_tb)))
+        stream.flush()
+    except BaseException:
         pass
 
 
