@@ -253,6 +253,31 @@ class LifetimeTest(unittest.TestCase):
         self.assertIsNone(box[0].watch_finalize(seen.append, 'late'))
         self.assertIsNone(box[0].watch(None, None))
 
+    def test_watch_finalize_knows_its_thread(self):
+        """peek(), detach() and repr() of what watch_finalize() gives name
+        the watched thread, as a ThreadRef.finalize made there does (they
+        gave None)."""
+        box = []
+        ready = threading.Event()
+        go = threading.Event()
+
+        def work():
+            box.append(ThreadRef.Ref.new(None, None))
+            ready.set()
+            go.wait()
+
+        thread = threading.Thread(target=work, name='watched')
+        thread.start()
+        ready.wait()
+        try:
+            fin = box[0].watch_finalize(print, 'x')
+            self.assertIs(fin.peek()[0], thread)
+            self.assertIn('watched', repr(fin))
+            self.assertEqual(fin.detach(), (thread, print, ('x',), {}))
+        finally:
+            go.set()
+            thread.join()
+
     def test_watch_while_the_thread_ends(self):
         """watch() and watch_finalize() made while the watched thread ends:
         each either returns None or runs once, on the watched thread, by

@@ -339,13 +339,14 @@ def _compact(batch):
 
 
 def _register_for(cref, entry):
-    """Adds entry to the newest batch of the thread cref refers to."""
+    """Adds entry to the newest batch of the thread cref refers to, and
+    returns that batch; None if that thread has ended."""
     with _batch_lock:
         # The other thread's dispatch of this batch waits for the lock: the
         # entry is in the batch before it runs.
         batch = _get_batch(*_dispatcher.batch_for(cref), False)
         if batch is None:
-            return False
+            return None
         batch.entries.append(entry)
         closed = batch.closed
         if not closed and len(batch.entries) >= batch.limit:
@@ -353,7 +354,7 @@ def _register_for(cref, entry):
     if closed:
         # Dispatched inside our own C call (on this thread): run it here.
         _run_entries(batch, _get_ident())
-    return True
+    return batch
 
 
 def _end_if_finished():
@@ -862,8 +863,13 @@ class Ref(ThreadRef.Ref):
         fin._atexit = True
         fin._lifetime = None
         fin._info = [(func, args, kwargs or None)]
-        if not _register_for(self, fin):
+        batch = _register_for(self, fin)
+        if batch is None:
             return None
+        # Its thread, for peek(), detach() and repr(): known once that
+        # thread registered from Python (a thread Python never saw
+        # register, such as one made by C code, stays None).
+        fin._lifetime = batch.lifetime
         return fin
 
     def wait(self, timeout_usec=-1):
