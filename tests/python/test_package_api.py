@@ -824,6 +824,27 @@ class ExitTest(unittest.TestCase):
                                            'main-1 MainThread', 'daemon-1 MainThread', ''])
         self.assertIn('ZeroDivisionError', err)
 
+    def test_exit_order_is_newest_first_across_threads(self):
+        """As weakref.finalize's at exit: Python finalizers of all threads
+        newest first (the main thread's all ran first, then the others')."""
+        status, out, err = run_script('''
+            import time
+            def daemon(name, made, go):
+                ThreadRef.finalize(print, name + '-1')
+                made.set(); go.wait()
+                ThreadRef.finalize(print, name + '-2')
+                made2.set(); time.sleep(3600)
+            made2 = threading.Event()
+            ThreadRef.finalize(print, 'main-1')
+            made, go = threading.Event(), threading.Event()
+            threading.Thread(target=daemon, args=('d', made, go), daemon=True).start()
+            made.wait()
+            ThreadRef.finalize(print, 'main-2')
+            go.set(); made2.wait()
+            ThreadRef.finalize(print, 'main-3')
+        ''')
+        self.assertEqual((status, out.split()), (0, ['main-3', 'd-2', 'main-2', 'd-1', 'main-1']), err)
+
     def test_explicit_run_atexit_runs_other_threads_finalizers(self):
         """ThreadRef.run_atexit() called by the program runs the atexit
         finalizers of threads that still run, as C does; their refs and

@@ -34,6 +34,7 @@ How (docs/design.md, Python):
 """
 
 import atexit as _atexit
+import itertools
 import os
 import sys
 import threading
@@ -75,6 +76,14 @@ _batch_lock = threading.RLock()
 _finished = {}
 # Per thread: the lifetime registrations go to, as a fast path.
 _tls = threading.local()
+# The order of all registrations (entry._seq), across threads: at exit,
+# Python's finalizers run newest first across threads, as weakref.finalize's.
+_seqs = itertools.count(1)
+# At interpreter exit: the other threads' live ThreadRef.finalize entries,
+# oldest first, that run between the exiting thread's own (see
+# _run_newer_at_exit()).
+_exit_others = []
+_exit_ident = None   # the thread that runs them
 # How deep the calling thread is in dispatches (per thread, by ident).
 _depth = {}
 # Lifetime id -> _Lifetime whose thread still runs after an exit pass made
@@ -307,6 +316,7 @@ def _refused(what):
 def _register(entry, what):
     """Adds entry to the calling thread's newest batch, and returns that
     batch; None if refused."""
+    entry._seq = next(_seqs)
     batch = _get_batch(*_dispatcher.batch(), True)
     if batch is None:
         _refused(what)
@@ -341,6 +351,7 @@ def _compact(batch):
 def _register_for(cref, entry):
     """Adds entry to the newest batch of the thread cref refers to, and
     returns that batch; None if that thread has ended."""
+    entry._seq = next(_seqs)
     with _batch_lock:
         # The other thread's dispatch of this batch waits for the lock: the
         # entry is in the batch before it runs.
@@ -434,6 +445,8 @@ def _run_entries(batch, ident, own=True):
     try:
         while entries:
             entry = entries.pop()
+            if _exit_others and own and ident == _exit_ident:
+                _run_newer_at_exit(entry._seq)
             try:
                 if entry._threadref_fire(own, at_exit):
                     kept.append(entry)
@@ -445,6 +458,29 @@ def _run_entries(batch, ident, own=True):
             _depth[ident] = depth
         if kept and not _exit_state:
             _keep(batch.lifetime, kept)
+
+
+def _run_newer_at_exit(seq):
+    """At interpreter exit, the exiting thread's entry seq is next: the
+    other threads' finalizers registered after it run first (C runs the
+    exiting thread's whole lifetime first, then the other threads')."""
+    while _exit_others and _exit_others[-1]._seq > seq:
+        entry = _exit_others.pop()
+        try:
+            entry._threadref_fire(False, True)
+        except BaseException:
+            _report(entry)
+
+
+def _collect_exit_others():
+    """The other threads' live finalizers at exit, oldest first."""
+    me = _get_ident()
+    with _batch_lock:
+        others = [entry for batch in _batches.values() if batch.lifetime.ident != me
+                  for entry in batch.entries
+                  if isinstance(entry, finalize) and entry._atexit and entry._info]
+    others.sort(key=lambda entry: entry._seq)
+    return others
 
 
 def _keep(lifetime, kept):
@@ -485,7 +521,7 @@ _dispatcher = ThreadRef.Dispatcher.new(_dispatch)
 class _RefEntry(object):
     """A batch's entry for a ref with a callback: holds the ref weakly."""
 
-    __slots__ = ('ref',)
+    __slots__ = ('ref', '_seq')
 
     def __init__(self, ref):
         self.ref = weakref.ref(ref) if ref is not None else _no_object
@@ -602,7 +638,7 @@ class finalize(weakref.finalize):
     alive until then.
     """
 
-    __slots__ = ('_info', '_atexit', '_lifetime', '__weakref__')
+    __slots__ = ('_info', '_atexit', '_lifetime', '_seq', '__weakref__')
 
     def __init__(self, func, /, *args, **kwargs):
         self._atexit = True
@@ -779,7 +815,7 @@ class _ObjectRefEntry(object):
     weakly; the callback lives on the object, so that a cycle through it is
     an ordinary Python cycle."""
 
-    __slots__ = ('ref',)
+    __slots__ = ('ref', '_seq')
 
     def __init__(self, obj):
         self.ref = weakref.ref(obj) if obj is not None else _no_object
@@ -956,7 +992,7 @@ _WAITS_SLICE_USEC = 20000
 class _AsyncWait(object):
     """An awaited wait_async(): a batch's entry of the thread awaited."""
 
-    __slots__ = ('cref', 'aloop', 'future')
+    __slots__ = ('cref', 'aloop', 'future', '_seq')
 
     def __init__(self, cref, aloop, future):
         self.cref = cref
@@ -1148,11 +1184,14 @@ __all__.append('Finalize')
 
 def _run_at_python_exit():
     """Python's atexit: what C would run after Python is gone runs now."""
-    global _exit_state
+    global _exit_state, _exit_ident
     _exit_state = 1
+    _exit_ident = _get_ident()
+    _exit_others[:] = _collect_exit_others()
     try:
         ThreadRef.run_atexit()
     finally:
+        del _exit_others[:]
         _dispatcher.close()
         _exit_state = 2
 
