@@ -824,6 +824,20 @@ class ExitTest(unittest.TestCase):
                                            'main-1 MainThread', 'daemon-1 MainThread', ''])
         self.assertIn('ZeroDivisionError', err)
 
+    def test_atexit_false_on_the_main_thread(self):
+        """The documented contract (languages.md): at exit, an atexit=False
+        ThreadRef.finalize of the main thread does not run (weakref.finalize's
+        rule); an atexit=False ThreadRef.Finalize (the GObject class) does
+        (the C rule its atexit property documents: the exiting thread
+        ends)."""
+        status, out, err = run_script('''
+            f = ThreadRef.Finalize(print, 'Finalize ran')
+            f.atexit = False
+            g = ThreadRef.finalize(print, 'finalize ran')
+            g.atexit = False
+        ''')
+        self.assertEqual((status, out), (0, 'Finalize ran\n'), err)
+
     def test_exit_order_is_newest_first_across_threads(self):
         """As weakref.finalize's at exit: Python finalizers of all threads
         newest first (the main thread's all ran first, then the others')."""
