@@ -912,6 +912,28 @@ class ExitTest(unittest.TestCase):
         self.assertEqual(proc.stdout, 'normal ran\nlate registered\n')
         self.assertEqual(proc.stderr.count('RuntimeWarning'), 4, proc.stderr)
 
+    def test_refused_warning_names_the_callers_line(self):
+        """The RuntimeWarning of a refused registration names the line
+        that made it, for every API (it named the override's own line)."""
+        proc = subprocess.run([sys.executable, '-c', textwrap.dedent('''
+            import atexit
+            def late():
+                from gi.repository import ThreadRef
+                ThreadRef.finalize(print, 'x')          # line 5
+                ThreadRef.ref(print)                    # line 6
+                ThreadRef.Ref.new(print)                # line 7
+                ThreadRef.Finalize.new(print, 'x')      # line 8
+            atexit.register(late)
+            import gi
+            gi.require_version('ThreadRef', '1.0')
+            from gi.repository import ThreadRef
+        ''')], capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = [line.split(': RuntimeWarning')[0] for line in proc.stderr.split('\n')
+                 if 'RuntimeWarning' in line]
+        self.assertEqual(lines, ['<string>:5', '<string>:6', '<string>:7', '<string>:8'],
+                         proc.stderr)
+
     def test_sys_exit_in_worker_callback(self):
         """Kind of c_sysexit.py: never a hang, never a silent exit."""
         status, out, err = run_script('''

@@ -310,7 +310,19 @@ def _new_batch(batch_id, lifetime_id, own):
 def _refused(what):
     warnings.warn('ThreadRef: %s made after interpreter exit began (or on a thread '
                   'that takes no more registrations) is refused: it will never run'
-                  % what, RuntimeWarning, stacklevel=3)
+                  % what, RuntimeWarning, stacklevel=_caller_level())
+
+
+def _caller_level():
+    """The stacklevel of _refused()'s warning that names the first frame
+    outside this module: the user's line, however deep in the override the
+    registration was refused."""
+    level = 2   # _refused()'s caller
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _register(entry, what):
