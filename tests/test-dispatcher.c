@@ -129,6 +129,24 @@ test_dispatcher_close (void)
   g_object_unref (dispatcher);   /* kept by close() */
 }
 
+static void
+test_dispatcher_bare_g_object_new (void)
+{
+  ThreadRefDispatcher *dispatcher;
+
+  g_test_summary ("g_object_new() without a function (a binding's bare "
+                  "constructor) is a critical at once and makes a closed "
+                  "dispatcher (never NULL, which GObject forbids), rather than "
+                  "one whose first batch calls NULL");
+
+  g_test_expect_message ("ThreadRef", G_LOG_LEVEL_CRITICAL, "*Dispatcher needs a function*");
+  dispatcher = g_object_new (THREADREF_TYPE_DISPATCHER, NULL);
+  g_test_assert_expected_messages ();
+  g_assert_true (THREADREF_IS_DISPATCHER (dispatcher));
+  g_assert_cmpuint (threadref_dispatcher_batch (dispatcher, NULL), ==, 0);
+  g_object_unref (dispatcher);
+}
+
 typedef struct {
   GMainContext *context;
   GThread      *ran_on;
@@ -207,6 +225,7 @@ main (int   argc,
 
   g_test_add_func ("/threadref/dispatcher/order", test_dispatcher_order);
   g_test_add_func ("/threadref/dispatcher/close", test_dispatcher_close);
+  g_test_add_func ("/threadref/dispatcher/bare-g-object-new", test_dispatcher_bare_g_object_new);
   g_test_add_func ("/threadref/watch/in-context", test_watch_in_context);
 
   return g_test_run ();

@@ -71,7 +71,24 @@ struct _ThreadRefDispatcher
   gint                   closed;        /* atomic */
 };
 
-G_DEFINE_FINAL_TYPE (ThreadRefDispatcher, threadref_dispatcher, G_TYPE_OBJECT)
+/* Not final, for the constructor's private subtype below (as
+ * ThreadRefFinalize); the header declares it final, so nothing else can
+ * derive from it. */
+G_DEFINE_TYPE (ThreadRefDispatcher, threadref_dispatcher, G_TYPE_OBJECT)
+
+/* What threadref_dispatcher_new() makes: g_object_new() of the public type
+ * alone is refused (threadref_dispatcher_constructor()). */
+typedef struct {
+  ThreadRefDispatcher parent_instance;
+} ThreadRefDispatcherImpl;
+
+typedef struct {
+  ThreadRefDispatcherClass parent_class;
+} ThreadRefDispatcherImplClass;
+
+static GType threadref_dispatcher_impl_get_type (void);
+
+G_DEFINE_FINAL_TYPE (ThreadRefDispatcherImpl, threadref_dispatcher_impl, THREADREF_TYPE_DISPATCHER)
 
 /* One batch: a node of a thread's lifetime. */
 typedef struct {
@@ -141,14 +158,54 @@ threadref_dispatcher_finalize (GObject *object)
   G_OBJECT_CLASS (threadref_dispatcher_parent_class)->finalize (object);
 }
 
+/* Only g_object_new() of the public type alone comes here (a binding's
+ * bare constructor): a dispatcher without a function, whose first batch
+ * would call NULL when its lifetime ends. Refused at once with a critical,
+ * as ThreadRefFinalize refuses, and what is made is closed: it makes no
+ * batch. Not NULL: GObject calls a constructor that returns NULL a bug of
+ * the type, and bindings then wrap nothing. */
+static GObject *
+threadref_dispatcher_constructor (GType                  type,
+                                  guint                  n_construct_properties,
+                                  GObjectConstructParam *construct_properties)
+{
+  GObject *object;
+
+  g_critical ("A ThreadRef.Dispatcher needs a function to run: make it with "
+              "threadref_dispatcher_new() (ThreadRef.Dispatcher.new(func) in "
+              "other languages), not with g_object_new() alone. What was made "
+              "is closed and makes no batches.");
+  object = G_OBJECT_CLASS (threadref_dispatcher_parent_class)->constructor (type,
+                                                                          n_construct_properties,
+                                                                          construct_properties);
+  /* No function and no user data to keep: not threadref_dispatcher_close(),
+   * which keeps them for the rest of the process. */
+  g_atomic_int_set (&((ThreadRefDispatcher *) object)->closed, TRUE);
+  return object;
+}
+
 static void
 threadref_dispatcher_class_init (ThreadRefDispatcherClass *klass)
 {
+  G_OBJECT_CLASS (klass)->constructor = threadref_dispatcher_constructor;
   G_OBJECT_CLASS (klass)->finalize = threadref_dispatcher_finalize;
 }
 
 static void
 threadref_dispatcher_init (ThreadRefDispatcher *self)
+{
+}
+
+static void
+threadref_dispatcher_impl_class_init (ThreadRefDispatcherImplClass *klass)
+{
+  /* GObject's own constructor, not the refusing one above. */
+  G_OBJECT_CLASS (klass)->constructor =
+    ((GObjectClass *) g_type_class_peek_static (G_TYPE_OBJECT))->constructor;
+}
+
+static void
+threadref_dispatcher_impl_init (ThreadRefDispatcherImpl *self)
 {
 }
 
@@ -179,7 +236,7 @@ threadref_dispatcher_new (ThreadRefDispatchFunc func,
   threadref_thread_pin_code (func);
   threadref_thread_pin_code (destroy_notify);
 
-  self = g_object_new (THREADREF_TYPE_DISPATCHER, NULL);
+  self = g_object_new (threadref_dispatcher_impl_get_type (), NULL);
   self->func = func;
   self->user_data = user_data;
   self->destroy_notify = destroy_notify;

@@ -56,6 +56,19 @@ ThreadRef.nested_lifetime_end(nested);
 check(!nested.is_alive() && nestedRan.join(',') === 'job',
     `ending it runs only what it took (${nestedRan})`);
 
+// A dispatcher made without a function (the bare constructor) is refused
+// with a critical, rather than calling NULL when its batch's turn comes:
+// here, at the end of a nested lifetime (before the fix: SIGSEGV).
+const bareNested = ThreadRef.nested_lifetime_begin();
+const bare = new ThreadRef.Dispatcher();
+const [bareBatch] = bare.batch();
+ThreadRef.nested_lifetime_end(bareNested);
+check(bareBatch === 0, `a dispatcher made without a function makes no batch (${bareBatch})`);
+// Likewise a finalizer: a critical, and it is dead (GObject forbids NULL).
+const bareFinalize = new ThreadRef.Finalize();
+check(bareFinalize.alive === false && bareFinalize.detach() === false,
+    'a finalizer made without a function is dead');
+
 const loop = new GLib.MainLoop(null, false);
 worker.wait_async(null).then(ended => {
     check(ended === true, 'wait_async() resolves true once the worker ended');

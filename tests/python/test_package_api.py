@@ -292,6 +292,28 @@ class FinalizeTest(unittest.TestCase):
         self.assertEqual(sorted(type(h.exc_value).__name__ for h in hook.seen),
                          ['KeyboardInterrupt'] * 4 + ['SystemExit'] * 4)
 
+    def test_raising_unraisablehook_stops_nothing(self):
+        """A hook that raises (KeyboardInterrupt here) is reported as
+        Python reports it, and the older callbacks still run (they were
+        dropped, the rest of the batch with them)."""
+        status, out, err = run_script('''
+            log = []
+            def hook(args):
+                log.append('hook saw %s' % args.exc_type.__name__)
+                raise KeyboardInterrupt('from hook')
+            sys.unraisablehook = hook
+            def boom():
+                raise ValueError('v')
+            def work():
+                ThreadRef.finalize(log.append, 'older')
+                ThreadRef.finalize(boom)
+            t = threading.Thread(target=work); t.start(); t.join()
+            print(log, flush=True)
+        ''')
+        self.assertEqual((status, out), (0, "['hook saw ValueError', 'older']\n"), err)
+        self.assertIn('Exception ignored in sys.unraisablehook', err)
+        self.assertIn('KeyboardInterrupt: from hook', err)
+
     def test_atexit_is_settable(self):
         f = ThreadRef.finalize(print)
         self.assertTrue(f.atexit)
@@ -364,6 +386,23 @@ class TeardownTest(unittest.TestCase):
             run_thread(work)
             self.assertEqual(sorted(seen), ['late', 'late-gobject', 'normal'])
 
+    def test_join_waits_for_c_only_registrations(self):
+        """A Python thread on which only C code registered (a library that
+        uses threadref, here the introspected constructor past the
+        override): join() returns after it ran (it ran only when the OS
+        thread exited, after join())."""
+        from gi.module import get_introspection_module
+        c_api = get_introspection_module('ThreadRef')
+        for i in range(5):
+            ran = []
+
+            def cleanup(*args):
+                time.sleep(0.05)
+                ran.append(threading.current_thread().name)
+
+            run_thread(lambda: c_api.Finalize.new(cleanup), name='c-only')
+            self.assertEqual(ran, ['c-only'])
+
     def test_other_threads_teardown_ends_only_its_own_lifetime(self):
         """Clearing a thread-local of a thread that has gone, on another
         thread, does not end that other thread's lifetime."""
@@ -371,6 +410,123 @@ class TeardownTest(unittest.TestCase):
         run_thread(lambda: ThreadRef.finalize(print, end=''))
         gc.collect()
         self.assertIs(mine(), threading.current_thread())
+
+    def test_new_thread_with_a_finished_threads_ident_is_not_ended(self):
+        """glibc reuses the stack (and so the ident) of a thread that has
+        gone: a thread made by C code or _thread that gets the ident of a
+        Python thread that used ThreadRef keeps its lifetime until it ends
+        (it used to end on the spot: finalizers run and refs dead at once)."""
+        import _thread
+        for attempt in range(200):
+            used = run_thread(lambda: ThreadRef.finalize(print, end='')).ident
+            done = threading.Event()
+            seen = []
+
+            def raw():
+                fin = ThreadRef.finalize(seen.append, 'ended')
+                r = ThreadRef.ref()
+                seen.append((_thread.get_ident() == used, fin.alive, r() is not None))
+                done.set()
+
+            _thread.start_new_thread(raw, ())
+            self.assertTrue(done.wait(10))
+            if seen[0][0]:
+                break
+        else:
+            self.skipTest('no thread got the ident of an ended one')
+        self.assertEqual(seen[0], (True, True, True))
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(seen[1:], ['ended'])
+
+
+class ForkTest(unittest.TestCase):
+    def test_child_sees_other_threads_gone(self):
+        """In a fork child only the forking thread exists: the refs and
+        finalizers of the others are dead there and never run, as the
+        GObject classes' are (they reported alive)."""
+        status, out, err = run_script('''
+            import os
+            go = threading.Event(); done = threading.Event()
+            objs = []
+            def other():
+                objs.append(ThreadRef.ref())
+                objs.append(ThreadRef.finalize(print, 'other finalize ran'))
+                objs.append(ThreadRef.Ref.new())
+                go.set(); done.wait()
+            t = threading.Thread(target=other); t.start(); go.wait()
+            mine = ThreadRef.ref()
+            fin = ThreadRef.finalize(print, 'child main finalize ran')
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    print(objs[0]() is None, objs[1].alive, objs[1].peek(), objs[1](),
+                          objs[2].alive, mine() is threading.current_thread(), fin.alive,
+                          flush=True)
+                    fin()
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            fin.detach()
+            done.set(); t.join()
+        ''')
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.split('\n')[:2],
+                         ['True False None None False True True', 'child main finalize ran'])
+
+
+class MemoryTest(unittest.TestCase):
+    """On a thread that lives on, what has nothing left to run is freed, as
+    weakref.finalize and weakref.ref free theirs (each used to stay in the
+    thread's batch until its end; Ref.new() with no callback lost a
+    PyGObject object for good)."""
+
+    def blocks_per_op(self, op, n=4000):
+        for i in range(500):
+            op()
+        gc.collect()
+        before = sys.getallocatedblocks()
+        for i in range(n):
+            op()
+        gc.collect()
+        return (sys.getallocatedblocks() - before) / n
+
+    def test_nothing_kept_per_operation(self):
+        def noop(*args):
+            pass
+
+        cases = {
+            'finalize detached': lambda: ThreadRef.finalize(noop).detach(),
+            'finalize called': lambda: ThreadRef.finalize(noop)(),
+            'ref with callback dropped': lambda: ThreadRef.ref(noop),
+            'Ref with callback dropped': lambda: ThreadRef.Ref.new(noop),
+            'Ref dropped': lambda: ThreadRef.Ref.new(),
+            'Ref() dropped': lambda: ThreadRef.Ref(),
+        }
+        growth = {name: self.blocks_per_op(op) for name, op in cases.items()}
+        # Each used to keep 1 to 7 blocks per operation.
+        self.assertEqual({name: g for name, g in growth.items() if g > 0.25}, {})
+
+    def test_live_registrations_stay(self):
+        """Freeing the dead ones keeps the live ones, in order."""
+        seen = []
+
+        def work():
+            for i in range(300):
+                ThreadRef.finalize(seen.append, i)
+                ThreadRef.finalize(seen.append, -1).detach()
+                keep.append(ThreadRef.ref(lambda r, i=i: seen.append(('r', i))))
+                ThreadRef.ref(lambda r: seen.append('dropped'))
+                keep.append(ThreadRef.Ref.new(lambda r, i=i: seen.append(('R', i))))
+                ThreadRef.Ref.new(lambda r: seen.append('dropped'))
+
+        keep = []
+        run_thread(work)
+        expected = []
+        for i in reversed(range(300)):
+            expected += [('R', i), ('r', i), i]
+        self.assertEqual(seen, expected)
 
 
 class GObjectClassTest(unittest.TestCase):
@@ -410,6 +566,21 @@ class GObjectClassTest(unittest.TestCase):
         status, out, err = run_script(script)
         self.assertEqual((status, out), (0, 'Finalize False False False\n'), err)
         self.assertIn('needs a function', err)
+
+    def test_dispatcher_without_function_is_refused(self):
+        # Before: accepted, and its first batch called NULL as the lifetime
+        # ended (SIGSEGV at exit).
+        script = '''
+            from gi.repository import GObject
+            try:
+                d = GObject.new(ThreadRef.Dispatcher)
+                print('made', d.batch())
+            except Exception as e:
+                print(type(e).__name__)
+        '''
+        status, out, err = run_script(script)
+        self.assertEqual((status, out), (0, 'made (0, lifetime=0)\n'), err)
+        self.assertIn('Dispatcher needs a function', err)
 
     def test_atexit_and_alive_attributes_are_the_properties(self):
         f = ThreadRef.Finalize.new(print)
@@ -473,6 +644,104 @@ class WaitTest(unittest.TestCase):
         go.set()
         self.assertTrue(box[0].wait())
         thread.join()
+
+    def test_wait_on_own_thread_is_one_critical_and_false(self):
+        """As in C: the refused wait is one critical and False, not a busy
+        loop of refused slices (each a critical) until the timeout, or
+        forever."""
+        script = '''
+            import time
+            r = ThreadRef.Ref.new()
+            t0 = time.monotonic()
+            print(r.wait(), r.wait(5000000), time.monotonic() - t0 < 2)
+        '''
+        status, out, err = run_script(script, timeout=20)
+        self.assertEqual((status, out), (0, 'False False True\n'), err[-2000:])
+        self.assertEqual(err.count('would wait for forever'), 2, err[-2000:])
+
+    def test_await_in_a_fork_child(self):
+        """The waits' thread is not in a fork child: a wait_async() there
+        must not be queued on its context (it hung, even for a thread that
+        ended long ago, once the parent had awaited one)."""
+        script = '''
+            import asyncio, os
+            def ended_ref():
+                box = []
+                t = threading.Thread(target=lambda: box.append(ThreadRef.Ref.new()))
+                t.start(); t.join()
+                return box[0]
+            print('parent', asyncio.run(ended_ref().wait_async()), flush=True)
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    ok = asyncio.run(asyncio.wait_for(ended_ref().wait_async(), 10))
+                    print('child', ok, flush=True)
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+        '''
+        status, out, err = run_script(script, timeout=60)
+        self.assertEqual((status, out), (0, 'parent True\nchild True\n'), err)
+
+    def test_await_keeps_nothing(self):
+        """An await of wait_async() leaves nothing behind (it lost two
+        PyGObject closures, some 210 bytes, for good)."""
+        import asyncio
+        from gi.repository import Gio
+        box = []
+        run_thread(lambda: box.append(ThreadRef.Ref.new()))
+
+        async def awaits(n, cancellable):
+            for i in range(n):
+                self.assertIs(await box[0].wait_async(Gio.Cancellable() if cancellable else None), True)
+
+        def rss():
+            with open('/proc/self/status') as status:
+                for line in status:
+                    if line.startswith('VmRSS:'):
+                        return int(line.split()[1]) * 1024
+
+        for cancellable in (False, True):
+            asyncio.run(awaits(2000, cancellable))
+            gc.collect()
+            before = rss()
+            asyncio.run(awaits(20000, cancellable))
+            gc.collect()
+            self.assertLess((rss() - before) / 20000, 50, 'bytes per await')
+
+    def test_await_cancelled_by_the_cancellable(self):
+        import asyncio
+        from gi.repository import GLib, Gio
+        box = []
+        go = threading.Event()
+
+        def work():
+            box.append(ThreadRef.Ref.new())
+            go.wait()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        while not box:
+            time.sleep(0.01)
+        cancellable = Gio.Cancellable()
+
+        async def main():
+            waiting = asyncio.ensure_future(box[0].wait_async(cancellable))
+            await asyncio.sleep(0.05)
+            self.assertFalse(waiting.done())
+            threading.Thread(target=cancellable.cancel).start()
+            with self.assertRaises(GLib.Error) as caught:
+                await asyncio.wait_for(waiting, 10)
+            self.assertTrue(caught.exception.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED))
+            # and at once if cancelled before
+            with self.assertRaises(GLib.Error):
+                await asyncio.wait_for(box[0].wait_async(cancellable), 10)
+
+        try:
+            asyncio.run(main())
+        finally:
+            go.set()
+            thread.join()
 
     def test_await_with_plain_asyncio_run(self):
         import asyncio
@@ -553,6 +822,69 @@ class ExitTest(unittest.TestCase):
                                            'main-1 MainThread', 'daemon-1 MainThread', ''])
         self.assertIn('ZeroDivisionError', err)
 
+    def test_atexit_false_on_the_main_thread(self):
+        """The documented contract (languages.md): at exit, an atexit=False
+        ThreadRef.finalize of the main thread does not run (weakref.finalize's
+        rule); an atexit=False ThreadRef.Finalize (the GObject class) does
+        (the C rule its atexit property documents: the exiting thread
+        ends)."""
+        status, out, err = run_script('''
+            f = ThreadRef.Finalize(print, 'Finalize ran')
+            f.atexit = False
+            g = ThreadRef.finalize(print, 'finalize ran')
+            g.atexit = False
+        ''')
+        self.assertEqual((status, out), (0, 'Finalize ran\n'), err)
+
+    def test_exit_order_is_newest_first_across_threads(self):
+        """As weakref.finalize's at exit: Python finalizers of all threads
+        newest first (the main thread's all ran first, then the others')."""
+        status, out, err = run_script('''
+            import time
+            def daemon(name, made, go):
+                ThreadRef.finalize(print, name + '-1')
+                made.set(); go.wait()
+                ThreadRef.finalize(print, name + '-2')
+                made2.set(); time.sleep(3600)
+            made2 = threading.Event()
+            ThreadRef.finalize(print, 'main-1')
+            made, go = threading.Event(), threading.Event()
+            threading.Thread(target=daemon, args=('d', made, go), daemon=True).start()
+            made.wait()
+            ThreadRef.finalize(print, 'main-2')
+            go.set(); made2.wait()
+            ThreadRef.finalize(print, 'main-3')
+        ''')
+        self.assertEqual((status, out.split()), (0, ['main-3', 'd-2', 'main-2', 'd-1', 'main-1']), err)
+
+    def test_explicit_run_atexit_runs_other_threads_finalizers(self):
+        """ThreadRef.run_atexit() called by the program runs the atexit
+        finalizers of threads that still run, as C does; their refs and
+        atexit=False finalizers wait for their end. (They were all skipped
+        and consumed: never run at all.)"""
+        status, out, err = run_script('''
+            def say(what):
+                print(what, threading.current_thread().name, flush=True)
+            ready = threading.Event(); stop = threading.Event()
+            def worker():
+                ThreadRef.finalize(say, 'quiet').atexit = False
+                ThreadRef.finalize(say, 'finalize')
+                ThreadRef.Finalize(say, 'Finalize')
+                global r
+                r = ThreadRef.ref(lambda r: say('ref'))
+                ThreadRef.finalize(say, 'newest')
+                ready.set(); stop.wait()
+            t = threading.Thread(target=worker, name='w'); t.start(); ready.wait()
+            ThreadRef.run_atexit()
+            print('--', flush=True)
+            stop.set(); t.join()
+            print('joined', flush=True)
+        ''')
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.split('\n'), ['newest MainThread', 'Finalize MainThread',
+                                           'finalize MainThread', '--', 'ref w', 'quiet w',
+                                           'joined', ''])
+
     def test_late_registration_at_exit(self):
         """Kind of f1_late_atexit.py: what registers after the override's exit
         handler (an older atexit handler, any API) is refused at once with a
@@ -577,6 +909,28 @@ class ExitTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(proc.stdout, 'normal ran\nlate registered\n')
         self.assertEqual(proc.stderr.count('RuntimeWarning'), 4, proc.stderr)
+
+    def test_refused_warning_names_the_callers_line(self):
+        """The RuntimeWarning of a refused registration names the line
+        that made it, for every API (it named the override's own line)."""
+        proc = subprocess.run([sys.executable, '-c', textwrap.dedent('''
+            import atexit
+            def late():
+                from gi.repository import ThreadRef
+                ThreadRef.finalize(print, 'x')          # line 5
+                ThreadRef.ref(print)                    # line 6
+                ThreadRef.Ref.new(print)                # line 7
+                ThreadRef.Finalize.new(print, 'x')      # line 8
+            atexit.register(late)
+            import gi
+            gi.require_version('ThreadRef', '1.0')
+            from gi.repository import ThreadRef
+        ''')], capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = [line.split(': RuntimeWarning')[0] for line in proc.stderr.split('\n')
+                 if 'RuntimeWarning' in line]
+        self.assertEqual(lines, ['<string>:5', '<string>:6', '<string>:7', '<string>:8'],
+                         proc.stderr)
 
     def test_sys_exit_in_worker_callback(self):
         """Kind of c_sysexit.py: never a hang, never a silent exit."""
@@ -632,6 +986,105 @@ class NestedLifetimeTest(unittest.TestCase):
 
         run_thread(worker)
         self.assertEqual(log, ['job', 'caught'])
+
+    def test_interleaved_blocks_raise_and_lose_nothing(self):
+        """Two asyncio tasks whose blocks span an await: the first to close
+        is not the innermost. That raises (it used to give a critical, lose
+        the block's cleanup and leave its lifetime open for good); closed
+        later in the right place, its cleanup runs."""
+        import asyncio
+        log = []
+        blocks = {}
+        errors = []
+
+        async def job(name, delay):
+            block = blocks[name] = ThreadRef.nested_lifetime()
+            try:
+                with block as lifetime:
+                    ThreadRef.finalize(log.append, name + ' cleanup')
+                    await asyncio.sleep(delay)
+            except RuntimeError as error:
+                errors.append((name, str(error)))
+            return lifetime
+
+        async def main():
+            return await asyncio.gather(job('A', 0.01), job('B', 0.05))
+
+        def worker():
+            a, b = asyncio.run(main())
+            seen['after'] = (list(log), a.is_alive(), b.is_alive())
+            blocks['A'].__exit__(None, None, None)
+            seen['closed'] = (list(log), a.is_alive())
+
+        seen = {}
+        run_thread(worker)
+        self.assertEqual([name for name, error in errors], ['A'])
+        self.assertIn('innermost', errors[0][1])
+        self.assertEqual(seen['after'], (['B cleanup'], True, False))
+        self.assertEqual(seen['closed'], (['B cleanup', 'A cleanup'], False))
+
+    def test_block_closed_on_another_thread_raises(self):
+        block = ThreadRef.nested_lifetime()
+        log = []
+        errors = []
+
+        def close_there():
+            try:
+                block.__exit__(None, None, None)
+            except RuntimeError:
+                errors.append('raised')
+
+        def worker():
+            lifetime = block.__enter__()
+            ThreadRef.finalize(log.append, 'job')
+            run_thread(close_there)
+            seen.append((list(log), lifetime.is_alive()))
+            block.__exit__(None, None, None)
+            seen.append((list(log), lifetime.is_alive()))
+
+        seen = []
+        run_thread(worker)
+        self.assertEqual(errors, ['raised'])
+        self.assertEqual(seen, [([], True), (['job'], False)])
+
+    def test_refs_in_a_lifetime_opened_by_begin(self):
+        """ThreadRef.nested_lifetime_begin()/end() outside the context
+        manager: a ThreadRef.ref made inside belongs to the nested lifetime
+        (it took the outer one, from the override's cache)."""
+        seen = {}
+
+        def worker():
+            outer = ThreadRef.ref()
+            lifetime = ThreadRef.nested_lifetime_begin()
+            r = ThreadRef.ref()
+            keep = ThreadRef.ref(lambda ref: seen.setdefault('dead in callback', ref() is None))
+            seen['inside'] = (r == outer, r() is not None)
+            ThreadRef.nested_lifetime_end(lifetime)
+            seen['after'] = (r() is None, keep() is None, outer() is not None)
+
+        run_thread(worker)
+        self.assertEqual(seen, {'inside': (False, True), 'dead in callback': True,
+                                'after': (True, True, True)})
+
+    def test_ref_with_callback_in_a_lifetime_opened_by_c(self):
+        """A nested lifetime opened by C code (here the introspected
+        function, past the override): a ref with a callback learns its
+        lifetime from its registration."""
+        from gi.module import get_introspection_module
+        c_api = get_introspection_module('ThreadRef')
+        seen = {}
+
+        def worker():
+            outer = ThreadRef.ref()
+            lifetime = c_api.nested_lifetime_begin()
+            r = ThreadRef.ref(lambda ref: seen.setdefault('dead in callback', ref() is None))
+            seen['inside'] = (r == outer, r() is not None)
+            c_api.nested_lifetime_end(lifetime)
+            seen['after'] = (r() is None, outer() is not None)
+
+        run_thread(worker)
+        self.assertEqual(seen, {'inside': (False, True), 'dead in callback': True,
+                                'after': (True, True)})
 
 
 if __name__ == '__main__':

@@ -253,6 +253,72 @@ class LifetimeTest(unittest.TestCase):
         self.assertIsNone(box[0].watch_finalize(seen.append, 'late'))
         self.assertIsNone(box[0].watch(None, None))
 
+    def test_watch_finalize_knows_its_thread(self):
+        """peek(), detach() and repr() of what watch_finalize() gives name
+        the watched thread, as a ThreadRef.finalize made there does (they
+        gave None)."""
+        box = []
+        ready = threading.Event()
+        go = threading.Event()
+
+        def work():
+            box.append(ThreadRef.Ref.new(None, None))
+            ready.set()
+            go.wait()
+
+        thread = threading.Thread(target=work, name='watched')
+        thread.start()
+        ready.wait()
+        try:
+            fin = box[0].watch_finalize(print, 'x')
+            self.assertIs(fin.peek()[0], thread)
+            self.assertIn('watched', repr(fin))
+            self.assertEqual(fin.detach(), (thread, print, ('x',), {}))
+        finally:
+            go.set()
+            thread.join()
+
+    def test_watch_while_the_thread_ends(self):
+        """watch() and watch_finalize() made while the watched thread ends:
+        each either returns None or runs once, on the watched thread, by
+        join(). (The thread's dispatch could come between C returning the
+        batch and the override knowing it: lost, or run on the watcher.)"""
+        wrong, lost = [], []
+        old_interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)   # makes the window far more likely
+        try:
+            for i in range(1500):
+                ran = {}
+                box = []
+                ready = threading.Event()
+                go = threading.Event()
+
+                def work():
+                    box.append(ThreadRef.Ref.new(None, None))
+                    ThreadRef.finalize(lambda: None)
+                    ready.set()
+                    go.wait()
+
+                thread = threading.Thread(target=work, name='watched')
+                thread.start()
+                ready.wait()
+                go.set()   # it ends now, while we watch it
+                made = (('watch', box[0].watch(
+                            lambda r: ran.setdefault('watch', threading.current_thread()))),
+                        ('watch_finalize', box[0].watch_finalize(
+                            lambda: ran.setdefault('watch_finalize', threading.current_thread()))))
+                thread.join()
+                for kind, obj in made:
+                    if obj is None:
+                        continue   # it had ended
+                    if kind not in ran:
+                        lost.append((i, kind))
+                    elif ran[kind] is not thread:
+                        wrong.append((i, kind, ran[kind].name))
+        finally:
+            sys.setswitchinterval(old_interval)
+        self.assertEqual((wrong[:5], lost[:5]), ([], []))
+
 
 class WaitTest(unittest.TestCase):
     def start_worker(self, seconds):

@@ -19,8 +19,9 @@ How (docs/design.md, Python):
   process: a registration goes into the *batch* that is the thread's newest
   registration (one C call), and when the thread ends each batch is
   dispatched in its turn and its entries run here, newest first.
-* A Python thread's lifetime ends when its ``run()`` is over, before the
-  thread leaves ``threading``'s books (``Thread._delete``): callbacks see
+* Every Python thread's lifetime ends when its ``run()`` is over, before
+  the thread leaves ``threading``'s books (``Thread._delete``), also when
+  only C code registered on it: callbacks see
   the thread as it was (its ``threading.local`` values, its
   ``current_thread()``), and ``join()`` returns after them. What registers
   later, while Python releases the thread's state, ends on the spot.
@@ -33,12 +34,16 @@ How (docs/design.md, Python):
 """
 
 import atexit as _atexit
+import itertools
+import os
 import sys
 import threading
 import traceback
 import warnings
 import weakref
 from _thread import get_ident as _get_ident
+
+from gi.repository import GObject as _GObject
 
 from ..module import get_introspection_module
 from ..overrides import override
@@ -58,13 +63,33 @@ _lifetimes = {}
 # Batches dispatched before Python learnt their id (a lifetime that ended
 # on the spot inside the C call).
 _dispatched_early = set()
+# Held while a batch becomes known here (and while a watch adds its entry),
+# and while a dispatch takes its batch: the thread a watch registers on may
+# dispatch the batch as soon as C has returned its id to the watcher, and
+# must find the watch's entry in it. Reentrant: a dispatch may come inside
+# a C call made under it.
+_batch_lock = threading.RLock()
 # Python threads whose run() is over: ident -> Thread. Registrations there
-# (Python is releasing the thread's state) end on the spot.
+# (Python is releasing the thread's state) end on the spot. An entry whose
+# teardown is over is stale: its ident may be a new thread's (see
+# _finishing()).
 _finished = {}
 # Per thread: the lifetime registrations go to, as a fast path.
 _tls = threading.local()
+# The order of all registrations (entry._seq), across threads: at exit,
+# Python's finalizers run newest first across threads, as weakref.finalize's.
+_seqs = itertools.count(1)
+# At interpreter exit: the other threads' live ThreadRef.finalize entries,
+# oldest first, that run between the exiting thread's own (see
+# _run_newer_at_exit()).
+_exit_others = []
+_exit_ident = None   # the thread that runs them
 # How deep the calling thread is in dispatches (per thread, by ident).
 _depth = {}
+# Lifetime id -> _Lifetime whose thread still runs after an exit pass made
+# while the interpreter goes on (ThreadRef.run_atexit() called by the
+# program): its kept entries, newest first, run when the lifetime ends.
+_kept = {}
 
 
 class _Anchor(object):
@@ -74,36 +99,62 @@ class _Anchor(object):
     __slots__ = ('__weakref__', 'thread')
 
 
+def _no_object():
+    return None   # an entry's object before it is made
+
+
 class _Lifetime(object):
-    __slots__ = ('id', 'ident', 'thread', 'anchor', 'ending', 'pending')
+    __slots__ = ('id', 'ident', 'thread', 'anchor', 'ending', 'pending', 'kept')
 
 
 class _Batch(object):
-    __slots__ = ('entries', 'lifetime', 'closed')
+    # limit: the length at which entries is next rid of entries that have
+    # nothing left to run (see _compact()).
+    __slots__ = ('entries', 'lifetime', 'closed', 'limit')
+
+    def __init__(self, lifetime, entries):
+        self.entries = entries
+        self.lifetime = lifetime
+        self.closed = False
+        self.limit = _COMPACT_MIN
+
+
+# Below this many entries a batch is never compacted.
+_COMPACT_MIN = 64
 
 
 def _report(obj):
-    """Reports the exception being handled the way weakref.finalize does."""
-    if _exit_state:
-        sys.excepthook(*sys.exc_info())
-        return
+    """Reports the exception being handled the way weakref.finalize does.
+    Whatever the hook raises in turn (KeyboardInterrupt included) is written
+    out as Python writes it, and stops nothing: the other callbacks run."""
     exc_type, exc_value, exc_tb = sys.exc_info()
+    if _exit_state:
+        hook = sys.excepthook
+        try:
+            hook(exc_type, exc_value, exc_tb)
+        except BaseException:
+            _write_unraisable('Exception ignored in sys.excepthook', hook, *sys.exc_info())
+        return
     hook = sys.unraisablehook
     if hook is sys.__unraisablehook__:
         # The default hook takes only its own argument type, which Python
         # code cannot make: write what it writes.
-        try:
-            stream = sys.stderr
-            stream.write('Exception ignored in: %r\n' % (obj,))
-            stream.write(''.join(traceback.format_exception(exc_type, exc_value, exc_tb)))
-            stream.flush()
-        except Exception:
-            pass
+        _write_unraisable('Exception ignored in', obj, exc_type, exc_value, exc_tb)
         return
     args = _UnraisableArgs(exc_type, exc_value, exc_tb, None, obj)
     try:
         hook(args)
-    except Exception:
+    except BaseException:
+        _write_unraisable('Exception ignored in sys.unraisablehook', hook, *sys.exc_info())
+
+
+def _write_unraisable(what, obj, exc_type, exc_value, exc_tb):
+    try:
+        stream = sys.stderr
+        stream.write('%s: %r\n' % (what, obj))
+        stream.write(''.join(traceback.format_exception(exc_type, exc_value, exc_tb)))
+        stream.flush()
+    except BaseException:
         pass
 
 
@@ -120,33 +171,78 @@ class _UnraisableArgs(object):
         self.object = obj
 
 
+def _in_teardown(thread):
+    """Whether Python is still releasing the state of thread, whose run() is
+    over. Once that is done its ident is free: glibc reuses the stack, so a
+    new thread (made by C code, or by _thread) often gets the same one."""
+    lock = getattr(thread, '_tstate_lock', None)
+    if lock is not None:
+        return lock.locked()   # released with the thread state (< 3.13)
+    handle = getattr(thread, '_handle', None)
+    if handle is not None:
+        return not handle.is_done()   # Python 3.13 and later
+    return False   # joined: its teardown is over
+
+
+def _finishing(ident):
+    """Whether the thread ident is a Python thread whose run() is over and
+    whose state Python is releasing, not a new thread with its ident."""
+    thread = _finished.get(ident)
+    if thread is None:
+        return False
+    if _in_teardown(thread):
+        return True
+    _finished.pop(ident, None)   # stale
+    return False
+
+
 def _thread_run_over(thread, delete):
     """Replaces thread._delete: ends the thread's lifetime while Python still
     knows the thread, then lets threading forget it."""
     try:
         ThreadRef.end_lifetime()
+        _run_kept(thread.ident)
     finally:
         if len(_finished) > 64:
-            # Forget threads whose teardown is over (their join lock is
-            # released): only threads in the middle of it count.
+            # Forget threads whose teardown is over: only threads in the
+            # middle of it count.
             for ident, other in list(_finished.items()):
-                lock = other._tstate_lock
-                if lock is None or not lock.locked():
+                if not _in_teardown(other):
                     _finished.pop(ident, None)
         _finished[thread.ident] = thread
         delete()
 
 
 def _watch_thread(thread):
-    """Arranges for a Python thread's lifetime to end with its run()."""
+    """A Python thread registers: an ident it reuses is no longer that of a
+    thread whose run() is over."""
     if thread is _main_thread or isinstance(thread, _DummyThread):
         # The main thread ends at interpreter exit; a thread made by C
         # code ends through threadref's own thread-exit hooks.
         return
-    _finished.pop(thread.ident, None)   # an ident reused by a new thread
-    if '_delete' in thread.__dict__ or not hasattr(thread, '_delete'):
+    _finished.pop(thread.ident, None)
+
+
+def _hook_threads():
+    """Makes every Python thread's lifetime end with its run(), from
+    Thread._delete: also a thread on which only C code (a library that
+    uses threadref) registered, which Python never sees register, and
+    threads started before this module was imported. For a thread that
+    never used threadref it is one cheap C call."""
+    delete = getattr(threading.Thread, '_delete', None)
+    if delete is None:
         return
-    thread._delete = lambda delete=thread._delete: _thread_run_over(thread, delete)
+
+    def _delete(self):
+        if isinstance(self, _DummyThread):
+            delete(self)
+        else:
+            _thread_run_over(self, lambda: delete(self))
+
+    threading.Thread._delete = _delete
+
+
+_hook_threads()
 
 
 def _new_lifetime(lifetime_id, own):
@@ -154,6 +250,7 @@ def _new_lifetime(lifetime_id, own):
     lifetime.id = lifetime_id
     lifetime.ending = False
     lifetime.pending = 0
+    lifetime.kept = None
     lifetime.anchor = _Anchor()
     lifetime.ident = None
     lifetime.thread = lifetime.anchor.thread = None
@@ -167,7 +264,7 @@ def _own_lifetime(lifetime):
     """lifetime is the calling thread's: learn which thread that is."""
     lifetime.ident = ident = _get_ident()
     thread = threading._active.get(ident)
-    if thread is None and ident not in _finished:
+    if thread is None and not _finishing(ident):
         thread = threading.current_thread()   # a thread made by C code
     if thread is not None:
         _watch_thread(thread)
@@ -181,15 +278,24 @@ def _get_batch(batch_id, lifetime_id, own):
         return None
     batch = _batches.get(batch_id)
     if batch is None:
+        with _batch_lock:
+            batch = _new_batch(batch_id, lifetime_id, own)
+    return batch
+
+
+def _new_batch(batch_id, lifetime_id, own):
+    """The batch batch_id, made known here (under _batch_lock)."""
+    batch = _batches.get(batch_id)
+    if batch is None:
+        # Still unknown: another thread (a watch) may have joined the batch
+        # between our C call and the lock, and made it known first.
         lifetime = _lifetimes.get(lifetime_id)
         if lifetime is None:
             lifetime = _new_lifetime(lifetime_id, own)
         elif own and lifetime.ident is None:
             # First seen through a watch from another thread.
             _own_lifetime(lifetime)
-        batch = _Batch()
-        batch.entries = []
-        batch.lifetime = lifetime
+        batch = _Batch(lifetime, [])
         batch.closed = batch_id in _dispatched_early
         if batch.closed:
             _dispatched_early.discard(batch_id)
@@ -204,35 +310,74 @@ def _get_batch(batch_id, lifetime_id, own):
 def _refused(what):
     warnings.warn('ThreadRef: %s made after interpreter exit began (or on a thread '
                   'that takes no more registrations) is refused: it will never run'
-                  % what, RuntimeWarning, stacklevel=3)
+                  % what, RuntimeWarning, stacklevel=_caller_level())
+
+
+def _caller_level():
+    """The stacklevel of _refused()'s warning that names the first frame
+    outside this module: the user's line, however deep in the override the
+    registration was refused."""
+    level = 2   # _refused()'s caller
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _register(entry, what):
     """Adds entry to the calling thread's newest batch, and returns that
     batch; None if refused."""
+    entry._seq = next(_seqs)
     batch = _get_batch(*_dispatcher.batch(), True)
     if batch is None:
         _refused(what)
         return None
-    batch.entries.append(entry)
+    entries = batch.entries
+    entries.append(entry)
     if batch.closed:
         # Dispatched already (the exit pass took it, or its lifetime ended
         # on the spot): what was added late runs now.
         _run_entries(batch, _get_ident())
-    elif _get_ident() in _finished:
+    elif _finished and _get_ident() in _finished:
         _end_if_finished()
+    elif len(entries) >= batch.limit:
+        _compact(batch)
     return batch
 
 
+def _compact(batch):
+    """Drops the entries of batch that have nothing left to run (detached or
+    called finalizers, dropped refs), as weakref.finalize and weakref.ref
+    free theirs: a thread that lives on and keeps registering would keep
+    them all until its end. The limit doubles with what stays, so each
+    registration pays O(1) on average."""
+    with _batch_lock:   # a watch may add to the batch from another thread
+        if batch.closed:
+            return
+        entries = batch.entries
+        entries[:] = [entry for entry in entries if not entry._threadref_done()]
+        batch.limit = max(_COMPACT_MIN, 2 * len(entries))
+
+
 def _register_for(cref, entry):
-    """Adds entry to the newest batch of the thread cref refers to."""
-    batch = _get_batch(*_dispatcher.batch_for(cref), False)
-    if batch is None:
-        return False
-    batch.entries.append(entry)
-    if batch.closed:
+    """Adds entry to the newest batch of the thread cref refers to, and
+    returns that batch; None if that thread has ended."""
+    entry._seq = next(_seqs)
+    with _batch_lock:
+        # The other thread's dispatch of this batch waits for the lock: the
+        # entry is in the batch before it runs.
+        batch = _get_batch(*_dispatcher.batch_for(cref), False)
+        if batch is None:
+            return None
+        batch.entries.append(entry)
+        closed = batch.closed
+        if not closed and len(batch.entries) >= batch.limit:
+            _compact(batch)
+    if closed:
+        # Dispatched inside our own C call (on this thread): run it here.
         _run_entries(batch, _get_ident())
-    return True
+    return batch
 
 
 def _end_if_finished():
@@ -240,7 +385,8 @@ def _end_if_finished():
     its state): nothing would end its lifetime before join() returns, so it
     ends now."""
     ident = _get_ident()
-    if ident in _finished and not _depth.get(ident) and ident not in threading._active:
+    if (ident in _finished and not _depth.get(ident) and ident not in threading._active
+            and _finishing(ident)):
         ThreadRef.end_lifetime()
 
 
@@ -256,17 +402,28 @@ def _current_lifetime():
     if batch is None:
         return None
     _end_if_finished()
-    return batch.lifetime
+    lifetime = batch.lifetime
+    if not lifetime.ending:
+        _tls.lifetime = lifetime   # (a batch made before was not cached)
+    return lifetime
 
 
 def _dispatch(batch_id):
     """The dispatcher's function: runs one batch, on the ending thread or,
     at process exit, on the exiting one."""
-    batch = _batches.pop(batch_id, None)
-    if batch is None:
-        _dispatched_early.add(batch_id)
-        return
-    batch.closed = True
+    with _batch_lock:
+        batch = _batches.pop(batch_id, None)
+        if batch is None:
+            _dispatched_early.add(batch_id)
+            return
+        batch.closed = True
+        own = _close_batch(batch)
+    _run_entries(batch, _get_ident(), own)
+
+
+def _close_batch(batch):
+    """Bookkeeping of a batch taken for its dispatch; whether the calling
+    thread is the batch's own."""
     lifetime = batch.lifetime
     ident = _get_ident()
     own = lifetime.ident == ident or lifetime.ident is None and not _exit_state
@@ -279,27 +436,92 @@ def _dispatch(batch_id):
                 del _tls.lifetime
         except AttributeError:
             pass
+        if _kept.pop(lifetime.id, None) is not None:
+            # What an exit pass left for the end: older than the batch's
+            # entries, so it runs after them.
+            batch.entries[:0] = reversed(lifetime.kept)
+            lifetime.kept = None
     lifetime.pending -= 1
     if lifetime.pending <= 0 and lifetime.ending:
         _lifetimes.pop(lifetime.id, None)
-    _run_entries(batch, ident, own)
+    return own
 
 
 def _run_entries(batch, ident, own=True):
-    at_exit = _exit_state != 0
+    # Another thread's batch is dispatched here only by an exit pass: the
+    # interpreter's, or ThreadRef.run_atexit() called by the program.
+    at_exit = _exit_state != 0 or not own
     entries = batch.entries
+    kept = []
     _depth[ident] = _depth.get(ident, 0) + 1
     try:
         while entries:
             entry = entries.pop()
+            if _exit_others and own and ident == _exit_ident:
+                _run_newer_at_exit(entry._seq)
             try:
-                entry._threadref_fire(own, at_exit)
+                if entry._threadref_fire(own, at_exit):
+                    kept.append(entry)
             except BaseException:
                 _report(entry)
     finally:
         depth = _depth.pop(ident) - 1
         if depth:
             _depth[ident] = depth
+        if kept and not _exit_state:
+            _keep(batch.lifetime, kept)
+
+
+def _run_newer_at_exit(seq):
+    """At interpreter exit, the exiting thread's entry seq is next: the
+    other threads' finalizers registered after it run first (C runs the
+    exiting thread's whole lifetime first, then the other threads')."""
+    while _exit_others and _exit_others[-1]._seq > seq:
+        entry = _exit_others.pop()
+        try:
+            entry._threadref_fire(False, True)
+        except BaseException:
+            _report(entry)
+
+
+def _collect_exit_others():
+    """The other threads' live finalizers at exit, oldest first."""
+    me = _get_ident()
+    with _batch_lock:
+        others = [entry for batch in _batches.values() if batch.lifetime.ident != me
+                  for entry in batch.entries
+                  if isinstance(entry, finalize) and entry._atexit and entry._info]
+    others.sort(key=lambda entry: entry._seq)
+    return others
+
+
+def _keep(lifetime, kept):
+    """An exit pass while the interpreter goes on left kept (newest first)
+    of a thread that still runs: as in C, they wait for its end."""
+    with _batch_lock:
+        if lifetime.kept is None:
+            lifetime.kept = kept
+        else:
+            lifetime.kept.extend(kept)   # an older batch's: after the newer
+        _kept[lifetime.id] = lifetime
+
+
+def _run_kept(ident):
+    """The thread ident's lifetime has ended without a batch of it being
+    dispatched on it: what an exit pass kept for that end runs now."""
+    if not _kept:
+        return
+    with _batch_lock:
+        lifetimes = [lifetime for lifetime in _kept.values() if lifetime.ident == ident]
+        for lifetime in lifetimes:
+            del _kept[lifetime.id]
+    for lifetime in lifetimes:
+        lifetime.ending = True
+        lifetime.anchor = None
+        batch = _Batch(lifetime, list(reversed(lifetime.kept)))
+        batch.closed = True
+        lifetime.kept = None
+        _run_entries(batch, ident)
 
 
 _dispatcher = ThreadRef.Dispatcher.new(_dispatch)
@@ -311,15 +533,17 @@ _dispatcher = ThreadRef.Dispatcher.new(_dispatch)
 class _RefEntry(object):
     """A batch's entry for a ref with a callback: holds the ref weakly."""
 
-    __slots__ = ('ref',)
+    __slots__ = ('ref', '_seq')
 
     def __init__(self, ref):
-        self.ref = weakref.ref(ref)
+        self.ref = weakref.ref(ref) if ref is not None else _no_object
 
     def _threadref_fire(self, own, at_exit):
+        """Runs the entry; True if it must wait for its thread's end."""
         ref = self.ref()
         if ref is None or not own:
-            return   # dropped, or a thread that still runs at process exit
+            # Dropped, or a thread that still runs at process exit.
+            return ref is not None
         callback = ref._callback
         if callback is not None:
             ref._callback = None
@@ -327,6 +551,15 @@ class _RefEntry(object):
                 callback(ref)
             except BaseException:
                 _report(callback)
+
+    def _threadref_done(self):
+        ref = self.ref()
+        return ref is None or ref._callback is None
+
+    def _threadref_gone(self):
+        ref = self.ref()   # its thread did not survive a fork: never called
+        if ref is not None:
+            ref._callback = None
 
     def __repr__(self):
         return '<ThreadRef.ref entry %r>' % (self.ref(),)
@@ -336,6 +569,33 @@ def _dead_anchor():
     anchor = _Anchor()
     anchor.thread = None
     return anchor
+
+
+def _anchor_of(lifetime):
+    anchor = lifetime.anchor if lifetime is not None else None
+    if anchor is None:
+        # Made while the thread ends (or refused): dead from the start,
+        # but its callback still runs with the end.
+        anchor = _dead_anchor()
+    return anchor
+
+
+def _ref_with_callback(cls, callback):
+    """A ThreadRef.ref with a callback: its entry goes in first, and the ref
+    refers to the lifetime of the batch C gave it, which is the thread's
+    current one even if C code opened a nested lifetime since the thread's
+    last registration."""
+    entry = _RefEntry(None)
+    batch = _register(entry, 'a ThreadRef.ref callback')
+    self = weakref.ref.__new__(cls, _anchor_of(batch.lifetime if batch is not None else None))
+    self._callback = None
+    if batch is not None:
+        self._callback = callback
+        entry.ref = weakref.ref(self)
+        if batch.closed:
+            # The lifetime ended in the registration (on the spot).
+            entry._threadref_fire(True, _exit_state != 0)
+    return self
 
 
 class ref(weakref.ref):
@@ -350,24 +610,16 @@ class ref(weakref.ref):
     __slots__ = ('_callback', '__weakref__')
 
     def __new__(cls, callback=None):
+        if callback is not None:
+            return _ref_with_callback(cls, callback)
         try:
             lifetime = _tls.lifetime
             if lifetime.ending:
                 raise AttributeError
         except AttributeError:
             lifetime = _current_lifetime()
-        if lifetime is None and callback is not None:
-            _refused('a ThreadRef.ref callback')
-        anchor = lifetime.anchor if lifetime is not None else None
-        if anchor is None:
-            # Made while the thread ends (or refused): dead from the start,
-            # but its callback still runs with the end.
-            anchor = _dead_anchor()
-        self = weakref.ref.__new__(cls, anchor)
-        self._callback = callback
-        if callback is not None and lifetime is not None:
-            if _register(_RefEntry(self), 'a ThreadRef.ref callback') is None:
-                self._callback = None
+        self = weakref.ref.__new__(cls, _anchor_of(lifetime))
+        self._callback = None
         return self
 
     def __init__(self, callback=None):
@@ -398,7 +650,7 @@ class finalize(weakref.finalize):
     alive until then.
     """
 
-    __slots__ = ('_info', '_atexit', '_lifetime', '__weakref__')
+    __slots__ = ('_info', '_atexit', '_lifetime', '_seq', '__weakref__')
 
     def __init__(self, func, /, *args, **kwargs):
         self._atexit = True
@@ -411,8 +663,10 @@ class finalize(weakref.finalize):
             self._lifetime = batch.lifetime
 
     def _threadref_fire(self, own, at_exit):
-        if at_exit and not self._atexit or not own and not at_exit:
-            return   # as weakref.finalize: never at exit
+        if at_exit and not self._atexit:
+            # As weakref.finalize: never at exit. A thread that still runs
+            # keeps it for its end.
+            return not own
         try:
             func, args, kwargs = self._info.pop()
         except IndexError:
@@ -421,6 +675,12 @@ class finalize(weakref.finalize):
             func(*args)
         else:
             func(*args, **kwargs)
+
+    def _threadref_done(self):
+        return not self._info
+
+    def _threadref_gone(self):
+        del self._info[:]   # its thread did not survive a fork: never runs
 
     def __call__(self, _=None):
         try:
@@ -477,6 +737,25 @@ def _forget_current_lifetime():
         pass
 
 
+def nested_lifetime_begin():
+    """ThreadRef.nested_lifetime_begin(): what the thread registers from now
+    on, ThreadRef.ref() included, belongs to the new nested lifetime."""
+    _forget_current_lifetime()
+    return ThreadRef.nested_lifetime_begin()
+
+
+def nested_lifetime_end(lifetime):
+    """ThreadRef.nested_lifetime_end(lifetime)."""
+    _forget_current_lifetime()
+    try:
+        ThreadRef.nested_lifetime_end(lifetime)
+    finally:
+        _forget_current_lifetime()
+
+
+__all__ += ['nested_lifetime_begin', 'nested_lifetime_end']
+
+
 class nested_lifetime(object):
     """A nested lifetime of the calling thread, as a context manager.
 
@@ -489,7 +768,10 @@ class nested_lifetime(object):
         with ThreadRef.nested_lifetime():
             run_job(job)      # what it registers ends here
 
-    See ``ThreadRef.nested_lifetime_begin()``.
+    Blocks close innermost first, on the thread that opened them; closing
+    one that has another open inside it, or on another thread, raises
+    ``RuntimeError`` and ends nothing. See
+    ``ThreadRef.nested_lifetime_begin()``.
     """
 
     __slots__ = ('_ref',)
@@ -500,17 +782,25 @@ class nested_lifetime(object):
     def __enter__(self):
         if self._ref is not None:
             raise RuntimeError('this nested_lifetime is already open')
-        _forget_current_lifetime()
-        self._ref = ThreadRef.nested_lifetime_begin()
+        self._ref = nested_lifetime_begin()
         return self._ref
 
     def __exit__(self, exc_type, exc_value, traceback):
-        lifetime, self._ref = self._ref, None
-        _forget_current_lifetime()
-        try:
-            ThreadRef.nested_lifetime_end(lifetime)
-        finally:
-            _forget_current_lifetime()
+        lifetime = self._ref
+        if lifetime is None:
+            raise RuntimeError('this nested_lifetime is not open')
+        if lifetime.is_alive() and not ThreadRef.Ref.equal(lifetime, _new_object_ref()):
+            # C would refuse with a critical and end nothing: the block's
+            # cleanup would be lost, and its lifetime would take the
+            # thread's registrations from then on. Kept open, so that it
+            # can still be closed in the right place.
+            raise RuntimeError(
+                'ThreadRef.nested_lifetime: this block is not the innermost open '
+                'nested lifetime of the calling thread (blocks interleaved, as '
+                'across an await, or closed on another thread); nothing was ended: '
+                'close the innermost first, on the thread that opened it')
+        self._ref = None
+        nested_lifetime_end(lifetime)
         return False
 
 
@@ -537,15 +827,15 @@ class _ObjectRefEntry(object):
     weakly; the callback lives on the object, so that a cycle through it is
     an ordinary Python cycle."""
 
-    __slots__ = ('ref',)
+    __slots__ = ('ref', '_seq')
 
     def __init__(self, obj):
-        self.ref = weakref.ref(obj)
+        self.ref = weakref.ref(obj) if obj is not None else _no_object
 
     def _threadref_fire(self, own, at_exit):
         obj = self.ref()
         if obj is None or not own:
-            return
+            return obj is not None
         callback = obj.__dict__.pop('_threadref_callback', None)
         if callback is not None:
             func, user_data = callback
@@ -553,6 +843,15 @@ class _ObjectRefEntry(object):
                 func(obj, *user_data)
             except BaseException:
                 _report(func)
+
+    def _threadref_done(self):
+        obj = self.ref()
+        return obj is None or '_threadref_callback' not in obj.__dict__
+
+    def _threadref_gone(self):
+        obj = self.ref()   # its thread did not survive a fork: never called
+        if obj is not None:
+            obj.__dict__.pop('_threadref_callback', None)
 
 
 class Ref(ThreadRef.Ref):
@@ -573,13 +872,23 @@ class Ref(ThreadRef.Ref):
         if callback is not None and not callable(callback):
             raise TypeError('ThreadRef.Ref: callback must be callable or None')
         _current_lifetime()   # so that a Python thread's lifetime ends with its run()
-        self = ThreadRef.Ref.new(None, None)
-        if callback is not None:
-            self._threadref_callback = (callback, user_data)
-            if _register(_ObjectRefEntry(self), 'a ThreadRef.Ref callback') is None:
-                del self._threadref_callback
-        else:
+        if callback is None:
+            self = _new_object_ref()
             _end_if_finished()
+            return self
+        # The entry goes in before the ref is made: its batch is then the
+        # thread's newest node again once the ref is dropped, and the next
+        # Ref's entry joins it, rather than each leaving a batch behind.
+        # The callback runs right after the ref's node, as in C.
+        entry = _ObjectRefEntry(None)
+        batch = _register(entry, 'a ThreadRef.Ref callback')
+        self = _new_object_ref()
+        if batch is not None:
+            self._threadref_callback = (callback, user_data)
+            entry.ref = weakref.ref(self)
+            if batch.closed:
+                # The lifetime ended in the registration (on the spot).
+                entry._threadref_fire(True, _exit_state != 0)
         return self
 
     def watch(self, callback=None, *user_data):
@@ -602,8 +911,13 @@ class Ref(ThreadRef.Ref):
         fin._atexit = True
         fin._lifetime = None
         fin._info = [(func, args, kwargs or None)]
-        if not _register_for(self, fin):
+        batch = _register_for(self, fin)
+        if batch is None:
             return None
+        # Its thread, for peek(), detach() and repr(): known once that
+        # thread registered from Python (a thread Python never saw
+        # register, such as one made by C code, stays None).
+        fin._lifetime = batch.lifetime
         return fin
 
     def wait(self, timeout_usec=-1):
@@ -615,11 +929,18 @@ class Ref(ThreadRef.Ref):
             deadline = _monotonic_usec() + timeout_usec
         while True:
             slice_usec = _WAIT_SLICE_USEC
+            start = _monotonic_usec()
             if deadline is not None:
-                slice_usec = max(0, min(slice_usec, deadline - _monotonic_usec()))
+                slice_usec = max(0, min(slice_usec, deadline - start))
             if ThreadRef.Ref.wait(self, slice_usec):
                 return True
-            if deadline is not None and _monotonic_usec() >= deadline:
+            now = _monotonic_usec()
+            if deadline is not None and now >= deadline:
+                return False
+            if now - start < slice_usec:
+                # C returns FALSE before its timeout only when it refused
+                # the wait (a ref to the calling thread: one critical, as
+                # in C), and it would refuse every slice again.
                 return False
             # Back in Python between slices: a pending signal's handler
             # (KeyboardInterrupt) runs here.
@@ -653,6 +974,13 @@ class Ref(ThreadRef.Ref):
 Ref = override(Ref)
 __all__.append('Ref')
 
+
+def _new_object_ref():
+    """A ThreadRef.Ref with no C callback, to the calling thread:
+    g_object_new() alone makes that. (ThreadRef.Ref.new(None, None) loses
+    48 bytes in PyGObject 3.42 for the None callback.)"""
+    return _GObject.new(Ref)
+
 _WAIT_SLICE_USEC = 50000
 
 
@@ -661,55 +989,154 @@ def _monotonic_usec():
     return GLib.get_monotonic_time()
 
 
-# One thread with a GLib main loop serves every asyncio wait: the C wait's
-# callback comes there, and is handed to the asyncio loop that awaits it.
-_wait_context = None
+# Awaited waits: no PyGObject closure per wait (each would lose some 100
+# bytes for good). The wait is an entry in the batches, like a watch: when
+# the thread's lifetime ends, the entry hands it to one thread, which waits
+# in C for the lifetime's older callbacks to return (most often at once)
+# and gives the result to the asyncio loop that awaits it.
+_waits = None   # the waits' thread's queue.SimpleQueue, once it runs
 _wait_lock = threading.Lock()
+# How long the waits' thread waits for one lifetime before it looks at the
+# others, in microseconds.
+_WAITS_SLICE_USEC = 20000
 
 
-def _wait_thread_context():
-    global _wait_context
-    from gi.repository import GLib
+class _AsyncWait(object):
+    """An awaited wait_async(): a batch's entry of the thread awaited."""
+
+    __slots__ = ('cref', 'aloop', 'future', '_seq')
+
+    def __init__(self, cref, aloop, future):
+        self.cref = cref
+        self.aloop = aloop
+        self.future = future
+
+    def _threadref_fire(self, own, at_exit):
+        if not own:
+            # An exit pass: the thread still runs, its end is to come (if the
+            # interpreter goes on).
+            return not _exit_state
+        _waits_put(self)
+
+    def _threadref_done(self):
+        return self.future.done()   # given up (cancelled) or settled
+
+    def _threadref_gone(self):
+        self.settle(True)   # its thread did not survive a fork: it has ended
+
+    def settle(self, value):
+        if not self.aloop.is_closed():
+            try:
+                self.aloop.call_soon_threadsafe(_settle, self.future, value)
+            except RuntimeError:
+                pass   # closed meanwhile
+
+
+def _waits_put(wait):
+    global _waits
     with _wait_lock:
-        if _wait_context is None:
-            context = GLib.MainContext.new()
-            loop = GLib.MainLoop.new(context, False)
+        if _waits is None:
+            import queue
+            _waits = queue.SimpleQueue()
+            threading.Thread(target=_waits_main, args=(_waits,), name='ThreadRef-waits',
+                             daemon=True).start()
+        _waits.put(wait)
 
-            def run():
-                context.push_thread_default()
-                loop.run()
 
-            threading.Thread(target=run, name='ThreadRef-waits', daemon=True).start()
-            _wait_context = context
-        return _wait_context
+def _waits_main(waits):
+    """The waits' thread: waits, a slice each in turn, until each lifetime
+    handed to it has ended and its callbacks have returned."""
+    import collections
+    import queue
+    pending = collections.deque()
+    while True:
+        if not pending:
+            pending.append(waits.get())
+        try:
+            while True:
+                pending.append(waits.get_nowait())
+        except queue.Empty:
+            pass
+        wait = pending[0]
+        if wait.future.done():
+            pending.popleft()
+        elif ThreadRef.Ref.wait(wait.cref, _WAITS_SLICE_USEC):
+            pending.popleft()
+            wait.settle(True)
+        else:
+            pending.rotate(-1)
+
+
+def _after_fork_in_child():
+    """Only the forking thread goes on in a child: the waits' thread is not
+    there (a wait handed to its queue would never end), and a lock another
+    thread held stays held."""
+    global _waits, _wait_lock, _batch_lock
+    _waits = None
+    _wait_lock = threading.Lock()
+    _batch_lock = threading.RLock()
+    _forget_gone_threads()
+
+
+def _forget_gone_threads():
+    """In a fork child: the lifetimes of the threads that did not survive
+    the fork are dead, as C has them, and what they registered never runs:
+    refs give None, finalizers are dead, waits for them return True."""
+    me = _get_ident()
+    gone = [lifetime for lifetime in _lifetimes.values() if lifetime.ident != me]
+    for lifetime in gone:
+        lifetime.ending = True
+        lifetime.anchor = None
+        lifetime.kept = None
+        del _lifetimes[lifetime.id]
+        _kept.pop(lifetime.id, None)
+    for batch_id, batch in list(_batches.items()):
+        if batch.lifetime.ident != me:
+            del _batches[batch_id]
+            batch.closed = True
+            for entry in batch.entries:
+                entry._threadref_gone()
+            del batch.entries[:]
+    _finished.clear()
+    _dispatched_early.clear()
+    for ident in list(_depth):
+        if ident != me:
+            del _depth[ident]
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 async def _asyncio_wait(cref, cancellable):
     import asyncio
-    from gi.repository import GLib, Gio
     aloop = asyncio.get_running_loop()
     future = aloop.create_future()
-    if cancellable is None:
-        cancellable = Gio.Cancellable()
-
-    def finish(source, result):
-        try:
-            value = ThreadRef.Ref.wait_finish(source, result)
-        except GLib.Error as error:
-            value = error
-        if not aloop.is_closed():
-            aloop.call_soon_threadsafe(_settle, future, value)
-
-    def start(*unused):
-        ThreadRef.Ref.wait_async(cref, cancellable, finish)
-        return GLib.SOURCE_REMOVE
-
-    _wait_thread_context().invoke_full(GLib.PRIORITY_DEFAULT, start)
+    wait = _AsyncWait(cref, aloop, future)
+    cancelled_id = None
+    if cancellable is not None:
+        # As the C wait: a cancelled cancellable ends it with its error.
+        # (GObject's connect: Gio.Cancellable.connect is another method.)
+        cancelled_id = _GObject.Object.connect(cancellable, 'cancelled', _wait_cancelled, wait)
+        if cancellable.is_cancelled():
+            _wait_cancelled(cancellable, wait)
     try:
+        if not _register_for(cref, wait):
+            # Ended, all callbacks returned (or no more registrations there):
+            # the waits' thread tells which.
+            _waits_put(wait)
         return await future
-    except BaseException:
-        cancellable.cancel()
-        raise
+    finally:
+        if cancelled_id is not None:
+            _GObject.Object.disconnect(cancellable, cancelled_id)
+
+
+def _wait_cancelled(cancellable, wait):
+    from gi.repository import GLib
+    try:
+        cancellable.set_error_if_cancelled()
+    except GLib.Error as error:
+        wait.settle(error)
 
 
 def _settle(future, value):
@@ -769,11 +1196,14 @@ __all__.append('Finalize')
 
 def _run_at_python_exit():
     """Python's atexit: what C would run after Python is gone runs now."""
-    global _exit_state
+    global _exit_state, _exit_ident
     _exit_state = 1
+    _exit_ident = _get_ident()
+    _exit_others[:] = _collect_exit_others()
     try:
         ThreadRef.run_atexit()
     finally:
+        del _exit_others[:]
         _dispatcher.close()
         _exit_state = 2
 
