@@ -18,7 +18,7 @@
 
 static const BenchVariant *const profiled[] = {
   &bench_plain, &bench_plain_thread_only, &bench_finalize, &bench_ref,
-  &bench_list, &bench_cxa, &bench_gprivate, &bench_gobject_floor,
+  &bench_naive, &bench_list, &bench_cxa, &bench_gprivate, &bench_gobject_floor,
 };
 
 gboolean

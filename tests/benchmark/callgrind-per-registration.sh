@@ -29,7 +29,8 @@ count () {
 printf '%-18s %-7s %12s\n' variant op instructions
 for spec in plain:fire plain:cancel plain-thread-only:fire plain-thread-only:cancel \
             finalize:fire finalize:cancel ref:fire ref:cancel \
-            list:fire list:cancel cxa:fire gprivate:fire gobject:fire gobject:cancel; do
+            naive:fire naive:cancel list:fire list:cancel cxa:fire gprivate:fire \
+            gobject:fire gobject:cancel; do
   variant=${spec%%:*}
   op=${spec#*:}
   one=$(count "$variant" "$op" 1)
