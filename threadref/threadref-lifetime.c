@@ -164,9 +164,10 @@ threadref_nested_lifetime_begin (void)
  *
  * If a callback leaves its end half-way (a C++ exception that the job
  * catches, see [func@ThreadRef.end_lifetime]), calling this again, or the
- * end of the next nested lifetime on the thread, runs the rest of it,
- * before anything of the lifetime it is nested in; the thread's end at the
- * latest. A callback of its end that calls [func@ThreadRef.end_lifetime]
+ * next [func@ThreadRef.nested_lifetime_begin] or nested end on the thread,
+ * runs the rest of it, before anything of the lifetime it is nested in; the
+ * thread's end at the latest. Until then, its lifetime-local values stay
+ * visible, unless the lifetime it is nested in sets its own. A callback of its end that calls [func@ThreadRef.end_lifetime]
  * ends the whole lifetime once this end is over, before this returns.
  *
  * Since: 1.0

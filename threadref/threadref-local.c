@@ -8,7 +8,9 @@
  * keeps, per slot index, its visible binding in a table of its own; a
  * binding remembers the one it hides (of the lifetime it is nested in),
  * which is visible again once it is popped. Lifetimes end innermost first,
- * so a binding that ends is always the visible one of its slot.
+ * so a binding that ends is the visible one of its slot, but for an end
+ * left half-way and resumed later (values set meanwhile sit on top of it):
+ * then it is taken out from below.
  *
  * Nothing here takes a lock: only the thread itself sets, gets and pops
  * its bindings (they never run at process exit for another thread).
@@ -108,25 +110,51 @@ binding_end (gpointer data)
   guint index = __atomic_load_n (&binding->local->index, __ATOMIC_RELAXED);
   GDestroyNotify notify = binding->local->notify;
 
-  /* Popped first: the destroy notify sees what is visible after it. */
-  if (index < local_table.size && local_table.visible[index] == binding)
-    local_table.visible[index] = binding->hidden;
+  /* Taken out first: the destroy notify sees what is visible after it.
+   * Usually it is the visible one; after an end left half-way (a callback
+   * exited the thread or threw) and resumed later, values set meanwhile in
+   * the lifetime it is nested in may hide it. */
+  if (index < local_table.size)
+    for (LocalBinding **link = &local_table.visible[index]; *link != NULL; link = &(*link)->hidden)
+      if (*link == binding)
+        {
+          *link = binding->hidden;
+          break;
+        }
   g_free (binding);
 
   if (value != NULL && notify != NULL)
     notify (value);
 }
 
-/* The binding of local that belongs to the lifetime current now, if any. */
+/* The binding in *slot that belongs to the lifetime current now, if any,
+ * made the visible one. It is the visible one but after an end left
+ * half-way (a callback exited the thread or threw), whose values stay on
+ * top until its end is resumed: a value the current lifetime sets then is
+ * what the thread sees. */
 static inline LocalBinding *
-current_binding (LocalBinding *visible)
+current_binding (LocalBinding **slot)
 {
   ThreadRefSentinel *lifetime;
 
-  if (visible == NULL)
+  if (*slot == NULL)
     return NULL;
   lifetime = threadref_thread_peek_lifetime ();
-  return lifetime != NULL && visible->node.sentinel == lifetime ? visible : NULL;
+  if (lifetime == NULL)
+    return NULL;
+  if ((*slot)->node.sentinel == lifetime)
+    return *slot;
+  for (LocalBinding **link = &(*slot)->hidden; *link != NULL; link = &(*link)->hidden)
+    if ((*link)->node.sentinel == lifetime)
+      {
+        LocalBinding *binding = *link;
+
+        *link = binding->hidden;
+        binding->hidden = *slot;
+        *slot = binding;
+        return binding;
+      }
+  return NULL;
 }
 
 static void
@@ -239,7 +267,7 @@ threadref_local_set (ThreadRefLocal *local,
   g_return_if_fail (local != NULL);
 
   slot = visible_slot (local_index (local));
-  binding = current_binding (*slot);
+  binding = current_binding (slot);
 
   if (binding != NULL)
     binding->value = value;
@@ -276,7 +304,7 @@ threadref_local_replace (ThreadRefLocal *local,
   g_return_if_fail (local != NULL);
 
   slot = visible_slot (local_index (local));
-  binding = current_binding (*slot);
+  binding = current_binding (slot);
 
   if (binding == NULL)
     {

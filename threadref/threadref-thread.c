@@ -70,37 +70,47 @@
 typedef struct _EndFrame EndFrame;
 typedef struct _NestedFrame NestedFrame;
 
+/* Where an end belongs, for the order of ends left half-way: innermost
+ * first. */
+typedef struct {
+  gboolean           nested;         /* the end of a nested lifetime */
+  ThreadRefSentinel *nested_in;      /* ...which is nested in this one (NULL: the thread's
+                                      * base, before any lifetime) */
+  gboolean           end_all_after;  /* a callback asked to end the whole lifetime after it */
+} EndPlace;
+
 /* An end in progress on this thread, on its stack. */
 struct _EndFrame
 {
   ThreadRefSentinel *lifetime;
-  ThreadRefSentinel *nested_in;      /* a nested lifetime's: what it is nested in, or NULL */
-  NestedFrame      **nested_top;     /* &the thread's state's nested: read after each callback
-                                      * without a thread-local lookup */
+  EndPlace           place;
+  NestedFrame      **nested_top;     /* &the thread's state's nested and interrupted: read */
+  GSList           **interrupted;    /* after each callback without a thread-local lookup */
   EndFrame          *outer;
   gboolean           completed;      /* FALSE if left by unwinding */
-  gboolean           end_all_after;  /* a callback asked to end the whole lifetime */
 };
 
-/* An end left by unwinding, for a later end to resume. nested_in: as in
- * EndFrame; the end of that lifetime resumes it first (innermost first). */
+/* An end left by unwinding, for a later end to resume: the end of the
+ * lifetime it is nested in resumes it first. */
 typedef struct {
   ThreadRefSentinel *lifetime;
-  ThreadRefSentinel *nested_in;
+  EndPlace           place;
 } Interrupted;
 
-/* What this thread is doing with lifetimes. Plain TLS rather than a
- * GPrivate: glibc clears pthread-key slots as it destroys them, while this
- * must last through the whole of the thread's teardown. */
-/* An open nested lifetime: what was current when it began. */
+/* An open nested lifetime. */
 struct _NestedFrame
 {
   ThreadRefSentinel *nested;
-  ThreadRefSentinel *outer;   /* NULL: none had started yet */
+  ThreadRefSentinel *outer;   /* current when it began (NULL: none had started yet) */
+  ThreadRefSentinel *parent;  /* what it is nested in: outer, or the lifetime being
+                               * ended if a callback of that end began it */
   EndFrame          *frames;  /* the ends in progress when it began */
   NestedFrame       *next;    /* the one it is nested in */
 };
 
+/* What this thread is doing with lifetimes. Plain TLS rather than a
+ * GPrivate: glibc clears pthread-key slots as it destroys them, while this
+ * must last through the whole of the thread's teardown. */
 typedef struct {
   ThreadRefSentinel    *current;           /* innermost ALIVE lifetime of this thread, or NULL */
   NestedFrame          *nested;            /* open nested lifetimes, innermost first */
@@ -113,6 +123,8 @@ typedef struct {
   gboolean              rounds_exact;      /* key_rounds is glibc's round */
   ThreadRefUnloadCache  unload_cache;
 } ThreadState;
+
+static const EndPlace WHOLE_END = { FALSE, NULL, FALSE };
 
 /* The dynamic TLS model (a call to __tls_get_addr, a few nanoseconds), not
  * initial-exec: a library with static TLS can be dlopen()ed only while
@@ -160,10 +172,21 @@ interrupted_find (ThreadState       *ts,
   return NULL;
 }
 
-/* Takes the newest interrupted end nested in nested_in, or any with any. */
+static void
+interrupted_remove (ThreadState *ts,
+                    Interrupted *in,
+                    Interrupted *out)
+{
+  *out = *in;
+  ts->interrupted = g_slist_remove (ts->interrupted, in);
+  g_free (in);
+}
+
+/* Takes the newest interrupted end of a lifetime nested in parent (NULL:
+ * in the thread's base), or with any, the newest of all. */
 static gboolean
 interrupted_take (ThreadState        *ts,
-                  ThreadRefSentinel  *nested_in,
+                  ThreadRefSentinel  *parent,
                   gboolean            any,
                   Interrupted        *out)
 {
@@ -171,23 +194,13 @@ interrupted_take (ThreadState        *ts,
     {
       Interrupted *in = l->data;
 
-      if (any || in->nested_in == nested_in)
+      if (any || (in->place.nested && in->place.nested_in == parent))
         {
-          *out = *in;
-          g_free (in);
-          ts->interrupted = g_slist_delete_link (ts->interrupted, l);
+          interrupted_remove (ts, in, out);
           return TRUE;
         }
     }
   return FALSE;
-}
-
-static void
-interrupted_remove (ThreadState *ts,
-                    Interrupted *in)
-{
-  ts->interrupted = g_slist_remove (ts->interrupted, in);
-  g_free (in);
 }
 
 static void
@@ -196,114 +209,144 @@ end_frame_leave (EndFrame *frame)
   ThreadState *ts = &thread_state;
 
   ts->frames = frame->outer;
-  /* Left by unwinding: a later end resumes it. */
+  /* Left by unwinding: a later end resumes it, where it belongs, and with
+   * what its callbacks asked for. */
   if (!frame->completed && interrupted_find (ts, frame->lifetime) == NULL)
     {
       Interrupted *in = g_new (Interrupted, 1);
 
       in->lifetime = frame->lifetime;
-      in->nested_in = frame->nested_in;
+      in->place = frame->place;
       ts->interrupted = g_slist_prepend (ts->interrupted, in);
     }
 }
 
-/* Closes the innermost nested lifetime, if any (current must be it), and
- * returns the lifetime that is current again. */
-static ThreadRefSentinel *
+/* Closes the innermost nested lifetime (current must be it): returns where
+ * its end belongs, and makes current what was current when it began. */
+static EndPlace
 nested_pop (ThreadState *ts)
 {
   NestedFrame *frame = ts->nested;
-  ThreadRefSentinel *outer;
+  EndPlace place = { TRUE, frame->parent, FALSE };
 
-  if (frame == NULL)
-    return NULL;
   g_assert (frame->nested == ts->current);
-  outer = frame->outer;
+  ts->current = frame->outer;
   ts->nested = frame->next;
   g_free (frame);
 
-  return outer;
+  return place;
 }
 
 static gboolean lifetime_run_end (ThreadRefSentinel *lifetime,
-                                  ThreadRefSentinel *nested_in,
+                                  EndPlace           place,
                                   gboolean           finish);
 
 /* A callback of the frame's lifetime opened a nested lifetime and returned
  * with it open. */
 static gboolean
-nested_left_open (gpointer data)
+nested_left_open (EndFrame *frame)
 {
-  EndFrame *frame = data;
   NestedFrame *top = *frame->nested_top;
 
   return top != NULL && top->frames == frame;
 }
 
-/* Ends, innermost first, the nested lifetimes that callbacks of the
- * frame's lifetime opened and left open: they are nested in that end, so
- * they end before the rest of it runs. */
+/* ...or ended one that it had opened, and that end was left half-way (the
+ * callback caught what a callback of it threw). */
+static gboolean
+nested_left_behind (gpointer data)
+{
+  EndFrame *frame = data;
+
+  if (nested_left_open (frame))
+    return TRUE;
+  for (GSList *l = *frame->interrupted; l != NULL; l = l->next)
+    {
+      Interrupted *in = l->data;
+
+      if (in->place.nested && in->place.nested_in == frame->lifetime)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean resume_nested_in (ThreadState *ts, ThreadRefSentinel *parent);
+
+/* Ends, innermost first, what callbacks of the frame's lifetime left of
+ * nested lifetimes: those they opened and left open, and the rest of
+ * those whose end was left half-way. They are nested in that end, so they
+ * end before the rest of it runs. */
 static void
-close_left_open (ThreadState *ts,
-                 EndFrame    *frame)
+close_left_behind (ThreadState *ts,
+                   EndFrame    *frame)
 {
   while (nested_left_open (frame))
     {
       ThreadRefSentinel *open = ts->current;
 
-      ts->current = nested_pop (ts);
-      if (lifetime_run_end (open, frame->lifetime, TRUE))
-        frame->end_all_after = TRUE;
+      if (lifetime_run_end (open, nested_pop (ts), TRUE))
+        frame->place.end_all_after = TRUE;
     }
+  if (resume_nested_in (ts, frame->lifetime))
+    frame->place.end_all_after = TRUE;
 }
 
-/* Resumes the ends of lifetimes nested in lifetime that were left by
- * unwinding, newest first: before lifetime itself ends. */
+/* Resumes the ends of lifetimes nested in parent (NULL: in the thread's
+ * base) that were left by unwinding, newest first. Returns whether one of
+ * them asked for the whole lifetime to end. */
 static gboolean
 resume_nested_in (ThreadState       *ts,
-                  ThreadRefSentinel *lifetime)
+                  ThreadRefSentinel *parent)
 {
   Interrupted in;
   gboolean end_all_after = FALSE;
 
-  while (interrupted_take (ts, lifetime, FALSE, &in))
+  while (interrupted_take (ts, parent, FALSE, &in))
     if (!frame_exists (in.lifetime, ts->frames))
-      end_all_after |= lifetime_run_end (in.lifetime, in.nested_in, TRUE);
+      end_all_after |= lifetime_run_end (in.lifetime, in.place, TRUE);
   return end_all_after;
 }
 
 /* Runs lifetime's nodes in a new frame. finish: and make it ENDED, unless
  * a frame up the stack (exit() called from one of its callbacks) is still
- * in it. nested_in: see EndFrame. Returns whether a callback asked, while
- * this end ran, for the whole lifetime to end after it. */
+ * in it. place: where the end belongs (and what an earlier, interrupted
+ * run of it was asked). Returns whether a callback asked, while this end
+ * ran, for the whole lifetime to end after it. */
 static gboolean
 lifetime_run_end (ThreadRefSentinel *lifetime,
-                  ThreadRefSentinel *nested_in,
+                  EndPlace           place,
                   gboolean           finish)
 {
   ThreadState *ts = &thread_state;
-  EndFrame frame __attribute__ ((cleanup (end_frame_leave))) = { lifetime, nested_in, &ts->nested,
-                                                                   ts->frames, FALSE, FALSE };
+  EndFrame frame __attribute__ ((cleanup (end_frame_leave))) = { lifetime, place, &ts->nested,
+                                                                   &ts->interrupted, ts->frames,
+                                                                   FALSE };
+  gboolean finishing = finish && !frame_exists (lifetime, frame.outer);
 
   ts->frames = &frame;
   threadref_sentinel_begin_end (lifetime);
-  while (!threadref_sentinel_drain_until (lifetime, nested_left_open, &frame))
-    close_left_open (ts, &frame);
-  if (finish && !frame_exists (lifetime, frame.outer))
+  /* Innermost first: what was left half-way of the lifetimes nested in
+   * this one (and, for a lifetime of the base, of those nested in the base
+   * before it started) ends before this one's own nodes. */
+  if (finishing)
     {
       if (resume_nested_in (ts, lifetime))
-        frame.end_all_after = TRUE;
-      threadref_sentinel_drain (lifetime);
-      while (!threadref_sentinel_finish_end (lifetime))
-        {
-          /* The process is exiting and its pass claimed some of this
-           * lifetime's nodes: this thread runs them, before its end is over. */
-          threadref_exit_take_back (lifetime);
-          threadref_sentinel_drain (lifetime);
-        }
+        frame.place.end_all_after = TRUE;
+      if (!place.nested && resume_nested_in (ts, NULL))
+        frame.place.end_all_after = TRUE;
     }
+  while (!threadref_sentinel_drain_until (lifetime, nested_left_behind, &frame))
+    close_left_behind (ts, &frame);
+  if (finishing)
+    while (!threadref_sentinel_finish_end (lifetime))
+      {
+        /* The process is exiting and its pass claimed some of this
+         * lifetime's nodes: this thread runs them, before its end is over. */
+        threadref_exit_take_back (lifetime);
+        threadref_sentinel_drain (lifetime);
+      }
   frame.completed = TRUE;
-  return frame.end_all_after;
+  return frame.place.end_all_after;
 }
 
 /* Ends the current lifetime and resumes interrupted ends, newest first.
@@ -316,43 +359,38 @@ end_all (gboolean take_over_frames)
 
   if (take_over_frames)
     for (EndFrame *frame = ts->frames; frame != NULL; frame = frame->outer)
-      lifetime_run_end (frame->lifetime, frame->nested_in, FALSE);
-  else if (ts->frames != NULL && ts->frames->nested_in != NULL)
+      lifetime_run_end (frame->lifetime, frame->place, FALSE);
+  else if (ts->frames != NULL && ts->frames->place.nested)
     {
       /* A callback of a nested lifetime that is ending: the lifetimes it is
        * nested in end once it is over (innermost first), when the end
        * below returns. */
-      ts->frames->end_all_after = TRUE;
+      ts->frames->place.end_all_after = TRUE;
       return;
     }
 
   for (;;)
     {
       ThreadRefSentinel *lifetime = ts->current;
-      ThreadRefSentinel *nested_in;
+      EndPlace place;
       Interrupted in;
 
-      /* Innermost first: the half-done ends of lifetimes nested in the
-       * current one, the current one (an open nested lifetime), then what
-       * it is nested in, out to the thread's own; then any other half-done
-       * end, newest first. */
-      if (lifetime != NULL && interrupted_take (ts, lifetime, FALSE, &in))
-        {
-          lifetime = in.lifetime;
-          nested_in = in.nested_in;
-        }
-      else if (lifetime != NULL)
-        nested_in = ts->current = nested_pop (ts);
+      /* Innermost first: the current lifetime (an open nested lifetime)
+       * with what was left half-way of those nested in it (its end resumes
+       * them first), then what it is nested in, out to the thread's own;
+       * then any other half-done end, newest first. */
+      if (lifetime != NULL)
+        place = ts->nested != NULL ? nested_pop (ts) : (ts->current = NULL, WHOLE_END);
       else if (interrupted_take (ts, NULL, TRUE, &in))
         {
           lifetime = in.lifetime;
-          nested_in = in.nested_in;
+          place = in.place;
         }
       else
         break;
 
       if (!frame_exists (lifetime, ts->frames))
-        lifetime_run_end (lifetime, nested_in, TRUE);
+        lifetime_run_end (lifetime, place, TRUE);
     }
 }
 
@@ -531,7 +569,7 @@ thread_attach (ThreadRefNode     *node,
   if (G_UNLIKELY (end_now))
     {
       ts->current = NULL;
-      lifetime_run_end (lifetime, NULL, TRUE);
+      lifetime_run_end (lifetime, WHOLE_END, TRUE);
     }
 
   return result;
@@ -624,11 +662,24 @@ ThreadRefSentinel *
 threadref_thread_begin_nested (void)
 {
   ThreadState *ts = &thread_state;
-  NestedFrame *frame = g_new (NestedFrame, 1);
+  NestedFrame *frame;
   gboolean end_now = FALSE;
-  ThreadRefSentinel *outer = ts->current;
+  ThreadRefSentinel *outer;
   ThreadRefSentinel *nested;
 
+  /* What earlier jobs left half-way (their ends threw, and each job caught
+   * it) ends before the next job starts: a pooled worker whose every job
+   * throws keeps none of them. */
+  if (G_UNLIKELY (ts->interrupted != NULL) &&
+      resume_nested_in (ts, registration_lifetime (ts)))
+    end_all (FALSE);
+
+  frame = g_new (NestedFrame, 1);
+  outer = ts->current;
+
+  /* Inside a callback of an end in progress, the new one is nested in the
+   * lifetime being ended: what its own callbacks register goes there. */
+  frame->parent = registration_lifetime (ts);
   /* lifetime_start() makes the new one current. */
   ts->current = NULL;
   nested = lifetime_start (&end_now);
@@ -643,8 +694,7 @@ threadref_thread_begin_nested (void)
       /* Nothing would end it later (the thread's teardown is past its last
        * round, or exit() is done): closed at once, as a registration then
        * would be. */
-      ts->current = nested_pop (ts);
-      lifetime_run_end (nested, ts->current, TRUE);
+      lifetime_run_end (nested, nested_pop (ts), TRUE);
     }
 
   return nested;
@@ -654,39 +704,36 @@ ThreadRefNestedEnd
 threadref_thread_end_nested (ThreadRefSentinel *nested)
 {
   ThreadState *ts = &thread_state;
-  Interrupted *in;
+  Interrupted *found;
 
   /* The end of a lifetime nested in this one is in progress (a callback
    * of it asks): this one is not the innermost. */
   for (EndFrame *frame = ts->frames; frame != NULL; frame = frame->outer)
-    if (frame->nested_in == nested)
+    if (frame->place.nested && frame->place.nested_in == nested)
       return THREADREF_NESTED_NOT_INNERMOST;
 
   if (ts->nested != NULL && ts->nested->nested == nested)
     {
-      gboolean end_all_after;
+      EndPlace place = nested_pop (ts);
+      gboolean end_all_after = lifetime_run_end (nested, place, TRUE);
 
-      g_assert (ts->current == nested);
-      ts->current = nested_pop (ts);
-      end_all_after = lifetime_run_end (nested, ts->current, TRUE);
-      /* Ends of earlier nested lifetimes that were left half-way (a C++
+      /* Ends of nested lifetimes beside it that were left half-way (a C++
        * exception the job caught): the next end of one resumes them, so
        * that a pooled worker does not keep them for its whole life. */
-      if (ts->current != NULL)
-        end_all_after |= resume_nested_in (ts, ts->current);
+      end_all_after |= resume_nested_in (ts, place.nested_in);
       if (end_all_after)
         end_all (FALSE);
       return THREADREF_NESTED_ENDED;
     }
 
   /* Its end was left half-way and the job ends it again: resume it. */
-  in = interrupted_find (ts, nested);
-  if (in != NULL && !frame_exists (nested, ts->frames))
+  found = interrupted_find (ts, nested);
+  if (found != NULL && !frame_exists (nested, ts->frames))
     {
-      ThreadRefSentinel *nested_in = in->nested_in;
+      Interrupted in;
 
-      interrupted_remove (ts, in);
-      if (lifetime_run_end (nested, nested_in, TRUE))
+      interrupted_remove (ts, found, &in);
+      if (lifetime_run_end (nested, in.place, TRUE))
         end_all (FALSE);
       return THREADREF_NESTED_ENDED;
     }
