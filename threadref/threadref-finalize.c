@@ -269,25 +269,24 @@ finalize_new (ThreadRefSentinel     *watched,
 {
   ThreadRefFinalize *self = g_object_new (threadref_finalize_impl_get_type (), NULL);
   ThreadRefObjectNode *on = finalize_node (self);
+  ThreadRefFinalize *own;
 
   threadref_object_node_setup (on, func, user_data, destroy_notify);
 
   /* Like weakref.finalize: alive until it has run or been detached. Taken
    * before attaching, since the node may run at once on another thread. */
-  g_object_ref (self);
+  own = g_object_ref (self);
   if (!threadref_object_node_attach (on, (GObject *) self, watched, FINALIZE_NODE_KIND,
                                      threadref_finalize_fire, THREADREF_NODE_PROCESS_EXIT))
     {
-      /* Never attached: finalizing runs the destroy notify. For another
-       * thread that has ended, now; for the calling thread, which refuses
-       * a registration only past THREADREF_SENTINEL_MAX_WHILE_ENDING, a
-       * finalizer dead from the start is returned. */
-      g_object_unref (self);
+      /* Never attached: it never runs, so it does not keep itself. */
+      g_object_unref (own);
+      /* Finalizing runs the destroy notify. For another thread that has
+       * ended, now; for the calling thread, which refuses a registration
+       * only past THREADREF_SENTINEL_MAX_WHILE_ENDING, a finalizer dead
+       * from the start is returned. */
       if (watched != NULL)
-        {
-          g_object_unref (self);
-          return NULL;
-        }
+        g_clear_object (&self);
     }
 
   return self;
