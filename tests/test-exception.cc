@@ -440,6 +440,58 @@ replace_between_ends_main (gpointer)
   return nullptr;
 }
 
+gpointer
+rest_after_base_registration_main (gpointer)
+{
+  ThreadRefRef *first, *next;
+  ThreadRefAtThreadExit *handle;
+
+  first = threadref_nested_lifetime_begin ();   /* nothing registered before */
+  half_register ("B");
+  half_register_thrower ();
+  half_end (first);
+  /* The worker's own lifetime starts now: the first job's rest still runs
+   * at the next job's begin. */
+  handle = threadref_at_thread_exit_add (half_append, (gpointer) "never", THREADREF_AT_THREAD_EXIT_DEFAULT);
+  threadref_at_thread_exit_cancel (handle);
+  next = threadref_nested_lifetime_begin ();
+  g_assert_true (threadref_ref_wait (first, 0));
+  threadref_nested_lifetime_end (next);
+  g_assert_cmpstr (half_log.c_str (), ==, "T caught B ");
+  g_object_unref (first);
+  g_object_unref (next);
+  return nullptr;
+}
+
+void
+end_whole_from_callback (gpointer label)
+{
+  half_append (label);
+  threadref_end_lifetime ();
+}
+
+gpointer
+whole_rest_order_main (gpointer)
+{
+  /* A whole lifetime's end left half-way, with X to run; then a new one. */
+  half_register ("X");
+  half_register_thrower ();
+  try
+    {
+      threadref_end_lifetime ();
+    }
+  catch (const std::runtime_error &)
+    {
+      half_append ((gpointer) "caught");
+    }
+  half_register ("P");
+  threadref_at_thread_exit (end_whole_from_callback, (gpointer) "Q", THREADREF_AT_THREAD_EXIT_DEFAULT);
+  /* Q's call returns at once: newest first, the new lifetime, then X. */
+  threadref_end_lifetime ();
+  g_assert_cmpstr (half_log.c_str (), ==, "T caught Q P X ");
+  return nullptr;
+}
+
 void
 test_exception_nested_half_way ()
 {
@@ -460,6 +512,8 @@ test_exception_nested_half_way ()
   g_assert_cmpstr (half_log.c_str (), ==, "T caught T caught S2 S1 S0 ");
   half_run (replace_between_ends_main);
   g_assert_cmpstr (half_log.c_str (), ==, "T caught L0 L1 R ");
+  half_run (rest_after_base_registration_main);
+  half_run (whole_rest_order_main);
 }
 
 } // namespace

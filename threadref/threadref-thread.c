@@ -307,6 +307,20 @@ resume_nested_in (ThreadState       *ts,
   return end_all_after;
 }
 
+/* Resumes what earlier jobs nested in parent left half-way: on the
+ * thread's base (no nested lifetime open), also those that began before
+ * the base lifetime did. */
+static gboolean
+resume_siblings (ThreadState       *ts,
+                 ThreadRefSentinel *parent)
+{
+  gboolean end_all_after = resume_nested_in (ts, parent);
+
+  if (parent != NULL && ts->nested == NULL && ts->frames == NULL)
+    end_all_after |= resume_nested_in (ts, NULL);
+  return end_all_after;
+}
+
 /* Runs lifetime's nodes in a new frame. finish: and make it ENDED, unless
  * a frame up the stack (exit() called from one of its callbacks) is still
  * in it. place: where the end belongs (and what an earlier, interrupted
@@ -360,11 +374,11 @@ end_all (gboolean take_over_frames)
   if (take_over_frames)
     for (EndFrame *frame = ts->frames; frame != NULL; frame = frame->outer)
       lifetime_run_end (frame->lifetime, frame->place, FALSE);
-  else if (ts->frames != NULL && ts->frames->place.nested)
+  else if (ts->frames != NULL)
     {
-      /* A callback of a nested lifetime that is ending: the lifetimes it is
-       * nested in end once it is over (innermost first), when the end
-       * below returns. */
+      /* A callback of an end in progress: that end goes on when the
+       * callback returns, and the rest is ended after it (innermost first,
+       * newest first), by the caller of that end. */
       ts->frames->place.end_all_after = TRUE;
       return;
     }
@@ -569,7 +583,8 @@ thread_attach (ThreadRefNode     *node,
   if (G_UNLIKELY (end_now))
     {
       ts->current = NULL;
-      lifetime_run_end (lifetime, WHOLE_END, TRUE);
+      if (lifetime_run_end (lifetime, WHOLE_END, TRUE))
+        end_all (FALSE);
     }
 
   return result;
@@ -671,7 +686,7 @@ threadref_thread_begin_nested (void)
    * it) ends before the next job starts: a pooled worker whose every job
    * throws keeps none of them. */
   if (G_UNLIKELY (ts->interrupted != NULL) &&
-      resume_nested_in (ts, registration_lifetime (ts)))
+      resume_siblings (ts, registration_lifetime (ts)))
     end_all (FALSE);
 
   frame = g_new (NestedFrame, 1);
@@ -720,7 +735,7 @@ threadref_thread_end_nested (ThreadRefSentinel *nested)
       /* Ends of nested lifetimes beside it that were left half-way (a C++
        * exception the job caught): the next end of one resumes them, so
        * that a pooled worker does not keep them for its whole life. */
-      end_all_after |= resume_nested_in (ts, place.nested_in);
+      end_all_after |= resume_siblings (ts, place.nested_in);
       if (end_all_after)
         end_all (FALSE);
       return THREADREF_NESTED_ENDED;
