@@ -31,7 +31,9 @@ G_BEGIN_DECLS
  * the thread that exits, [func@ThreadRef.end_lifetime], the end of a
  * nested lifetime — on that thread, in reverse order of creation together
  * with the thread's refs, finalizers and plain registrations; and
- * `threadref_local_get()` returns %NULL in the next lifetime. It never runs
+ * `threadref_local_get()` returns %NULL in the next lifetime (but for an
+ * end that a callback left half-way: see "Ends left half-way" in
+ * [Threads and callbacks](threads-and-callbacks.html)). It never runs
  * on another thread, so the value is the thread's own, and nothing is lost
  * in glibc's destructor rounds.
  *
