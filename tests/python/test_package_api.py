@@ -508,6 +508,28 @@ class MemoryTest(unittest.TestCase):
         # Each used to keep 1 to 7 blocks per operation.
         self.assertEqual({name: g for name, g in growth.items() if g > 0.25}, {})
 
+    def test_gobject_finalize_keeps_nothing(self):
+        """Kind of 10b/06: a ThreadRef.Finalize made and called or detached
+        keeps nothing (each lost PyGObject's callback closure, some 80-110
+        bytes of C memory, for good)."""
+        def rss():
+            with open('/proc/self/status') as status:
+                for line in status:
+                    if line.startswith('VmRSS:'):
+                        return int(line.split()[1]) * 1024
+
+        if any(lib in os.environ.get('LD_PRELOAD', '') for lib in ('libasan', 'libtsan')):
+            self.skipTest('RSS says nothing under a sanitizer (see test_await_keeps_nothing)')
+        for op in (lambda: ThreadRef.Finalize(int).detach(), lambda: ThreadRef.Finalize(int).call()):
+            for i in range(2000):
+                op()
+            gc.collect()
+            before = rss()
+            for i in range(30000):
+                op()
+            gc.collect()
+            self.assertLess((rss() - before) / 30000, 20, 'bytes per Finalize')
+
     def test_live_registrations_stay(self):
         """Freeing the dead ones keeps the live ones, in order."""
         seen = []
@@ -938,6 +960,26 @@ class ExitTest(unittest.TestCase):
                  if 'RuntimeWarning' in line]
         self.assertEqual(lines, ['<string>:5', '<string>:6', '<string>:7', '<string>:8'],
                          proc.stderr)
+
+    def test_nothing_of_python_called_after_python_is_gone(self):
+        """Kind of 10b/02: a ThreadRef.Finalize that a daemon thread makes
+        while the exit pass runs is left for C's own exit pass, after
+        Py_Finalize; that pass called PyGObject's closure and destroy
+        notify (a SIGSEGV every time). It calls nothing of Python's now."""
+        status, out, err = run_script('''
+            import time
+            asked, made = threading.Event(), threading.Event()
+            def daemon():
+                asked.wait()
+                ThreadRef.Finalize(print, 'late Finalize')
+                made.set()
+                time.sleep(30)
+            threading.Thread(target=daemon, daemon=True).start()
+            # The main thread's own, run first by the exit pass.
+            ThreadRef.finalize(lambda: (asked.set(), made.wait()))
+            print('main returns', flush=True)
+        ''', timeout=30)
+        self.assertEqual((status, out), (0, 'main returns\n'), err)
 
     def test_sys_exit_in_worker_callback(self):
         """Kind of c_sysexit.py: never a hang, never a silent exit."""

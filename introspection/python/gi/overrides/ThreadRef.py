@@ -409,16 +409,22 @@ def _current_lifetime():
 
 
 def _dispatch(batch_id):
-    """The dispatcher's function: runs one batch, on the ending thread or,
-    at process exit, on the exiting one."""
+    """The dispatcher's function: runs one batch, or one ThreadRef.Finalize,
+    on the ending thread or, at process exit, on the exiting one."""
     with _batch_lock:
         batch = _batches.pop(batch_id, None)
         if batch is None:
-            _dispatched_early.add(batch_id)
-            return
-        batch.closed = True
-        own = _close_batch(batch)
-    _run_entries(batch, _get_ident(), own)
+            call = _take_finalizer_call(batch_id)
+            if call is None:
+                _dispatched_early.add(batch_id)
+                return
+        else:
+            batch.closed = True
+            own = _close_batch(batch)
+    if batch is None:
+        _run_finalizer_call(call)
+    else:
+        _run_entries(batch, _get_ident(), own)
 
 
 def _close_batch(batch):
@@ -810,18 +816,6 @@ __all__.append('nested_lifetime')
 # --- the GObject classes ----------------------------------------------------
 
 
-def _guarded(func, user_data, skip):
-    """A callable for C that calls func(*args[skip:], *user_data) and reports
-    what it raises instead of letting PyGObject print it (or exit the
-    process, for SystemExit, from whatever thread runs it)."""
-    def call(*args):
-        try:
-            func(*(args[:skip] + user_data))
-        except BaseException:
-            _report(func)
-    return call
-
-
 class _ObjectRefEntry(object):
     """A batch's entry for a ThreadRef.Ref's callback: holds the object
     weakly; the callback lives on the object, so that a cycle through it is
@@ -1167,15 +1161,29 @@ class Finalize(ThreadRef.Finalize):
             raise TypeError('ThreadRef.Finalize needs a function to run, got %r' % (func,))
         if _exit_state != 2:
             _current_lifetime()   # so that a Python thread's lifetime ends with its run()
-        self = ThreadRef.Finalize.new(_guarded(func, user_data, 0), None)
-        if _exit_state == 2:
-            # After our atexit handler: a callback PyGObject keeps would be
-            # released after Python is gone. Refused, and released now.
-            ThreadRef.Finalize.detach(self)
+        # The dispatcher's own kind of finalizer: no PyGObject closure (each
+        # would lose some 100 bytes for good) and no destroy notify of
+        # Python's, so that C, which may run, detach or free it at any
+        # time (its exit pass, after Python is gone), calls nothing of
+        # Python's once the dispatcher is closed.
+        self, fin_id = _dispatcher.new_finalize()
+        if fin_id == 0:
+            # After our atexit handler (the dispatcher is closed): dead.
             _refused('a ThreadRef.Finalize')
-        else:
-            _end_if_finished()
+            return self
+        if _keep_finalizer_call(self, fin_id, func, user_data):
+            # It ran inside our C call (its lifetime ended on the spot).
+            _run_finalizer_call((func, user_data, None))
+        _end_if_finished()
         return self
+
+    def detach(self):
+        """As ThreadRef.Finalize.detach; its function is forgotten."""
+        if not ThreadRef.Finalize.detach(self):
+            return False
+        with _batch_lock:
+            _take_finalizer_call(_finalizer_ids.get(hash(self)))
+        return True
 
     @property
     def alive(self):
@@ -1192,6 +1200,48 @@ class Finalize(ThreadRef.Finalize):
 
 Finalize = override(Finalize)
 __all__.append('Finalize')
+
+# Python-made ThreadRef.Finalize objects (Dispatcher.new_finalize()):
+# finalizer id -> (func, user_data, the GObject's address) until it runs or
+# is detached, and that address -> id, for detach(). C code may detach one
+# without telling Python: a new finalizer at the same address then forgets
+# the old one's call, which can no longer run.
+_finalizer_calls = {}
+_finalizer_ids = {}
+
+
+def _keep_finalizer_call(fin, fin_id, func, user_data):
+    """Keeps what fin runs; True if it was dispatched already (the id
+    unknown then: see _dispatch())."""
+    key = hash(fin)   # PyGObject: the GObject's address
+    with _batch_lock:
+        if fin_id in _dispatched_early:
+            _dispatched_early.discard(fin_id)
+            return True
+        _take_finalizer_call(_finalizer_ids.get(key))
+        _finalizer_calls[fin_id] = (func, user_data, key)
+        _finalizer_ids[key] = fin_id
+    return False
+
+
+def _take_finalizer_call(fin_id):
+    """Forgets the call of the finalizer fin_id, and returns it (None if
+    unknown). Under _batch_lock."""
+    call = _finalizer_calls.pop(fin_id, None)
+    if call is not None and _finalizer_ids.get(call[2]) == fin_id:
+        del _finalizer_ids[call[2]]
+    return call
+
+
+def _run_finalizer_call(call):
+    """A ThreadRef.Finalize runs: what it raises is reported (rather than
+    printed by PyGObject, or exiting the process for SystemExit from
+    whatever thread runs it)."""
+    func, user_data, _ = call
+    try:
+        func(*user_data)
+    except BaseException:
+        _report(func)
 
 
 def _run_at_python_exit():
