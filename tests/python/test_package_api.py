@@ -995,6 +995,65 @@ class ExitTest(unittest.TestCase):
         self.assertEqual(err.count('SystemExit'), 2, err)
 
 
+class SignalTest(unittest.TestCase):
+    def test_ctrl_c_while_a_lifetime_ends_on_the_main_thread(self):
+        """Kind of 10b/05: a SIGINT storm while end_lifetime() and nested
+        lifetimes end on the main thread. A KeyboardInterrupt used to land in
+        the override's dispatch: PyGObject printed it (the program never
+        saw it) and that batch's finalizers never ran. Every interrupt
+        reaches the program now, and every finalizer runs."""
+        status, out, err = run_script('''
+            import os, signal, time
+            raised = caught = lost = 0
+            armed = False   # the handler raises only inside the try below
+            def on_sigint(*args):
+                global raised, armed
+                if armed:
+                    # One per try: another one while the first propagates
+                    # would replace it (Python's rule, not threadref's).
+                    armed = False
+                    raised += 1
+                    raise KeyboardInterrupt
+            signal.signal(signal.SIGINT, on_sigint)
+            # PyGObject makes a wrapper class on first use: a KeyboardInterrupt
+            # inside that aborts it (no threadref involved), so not in the storm.
+            with ThreadRef.nested_lifetime():
+                ThreadRef.finalize(int)
+            ThreadRef.finalize(int)
+            ThreadRef.end_lifetime()
+            stop = threading.Event()
+            def storm():
+                while not stop.is_set():
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(0.0002)
+            threading.Thread(target=storm, daemon=True).start()
+            deadline = time.monotonic() + 1.5
+            n = 0
+            while time.monotonic() < deadline:
+                n += 1
+                ran = []
+                try:
+                    armed = True
+                    if n % 2:
+                        f = ThreadRef.finalize(ran.append, 1)
+                        ThreadRef.end_lifetime()
+                    else:
+                        with ThreadRef.nested_lifetime():
+                            f = ThreadRef.finalize(ran.append, 1)
+                    armed = False
+                    if not ran:
+                        lost += 1
+                except KeyboardInterrupt:
+                    armed = False
+                    caught += 1
+            stop.set()
+            time.sleep(0.05)
+            print(raised > 0, raised == caught, lost, flush=True)
+        ''', timeout=60)
+        self.assertEqual((status, out), (0, 'True True 0\n'), err)
+        self.assertNotIn('_dispatch', err)
+
+
 class NestedLifetimeTest(unittest.TestCase):
     """Nested lifetimes as a context manager (issue 13)."""
 

@@ -36,6 +36,7 @@ How (docs/design.md, Python):
 import atexit as _atexit
 import itertools
 import os
+import signal as _signal
 import sys
 import threading
 import traceback
@@ -732,6 +733,84 @@ class finalize(weakref.finalize):
         return '<threadfinalize %r %r>' % (id(self), state[0])
 
 
+# --- signals while a lifetime ends on the main thread ----------------------
+
+# Python runs a signal's handler on the main thread, between any two
+# bytecodes: one that raises (KeyboardInterrupt, Ctrl-C) in the middle of a
+# dispatch would leave it half done (a batch taken and never run), and the
+# exception would end in PyGObject, which prints it, never in the program.
+# So while the calls below run C code that ends a lifetime on the main
+# thread, these signals' Python handlers are deferred, and run once each
+# (as Python coalesces a signal) when the call is back in the program.
+_DEFERRED_SIGNALS = tuple(getattr(_signal, name) for name in
+                          ('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGALRM',
+                           'SIGUSR1', 'SIGUSR2') if hasattr(_signal, name))
+_deferring = False   # main thread only: a deferring call is under way
+
+
+def _signals_deferred(call, *args):
+    """call(*args), with the Python signal handlers deferred if this is the
+    main thread (the only one that runs them)."""
+    global _deferring
+    if _deferring or _get_ident() != _main_thread.ident:
+        return call(*args)
+    caught = []
+
+    def defer(signum, frame):
+        if signum not in caught:
+            caught.append(signum)
+
+    swapped = []
+    _deferring = True
+    try:
+        for signum in _DEFERRED_SIGNALS:
+            handler = _signal.getsignal(signum)
+            if callable(handler):
+                _signal.signal(signum, defer)
+                swapped.append((signum, handler))
+        return call(*args)
+    finally:
+        _deferring = False
+        _restore_handlers(swapped, defer, caught)
+
+
+def _restore_handlers(swapped, defer, caught):
+    """Puts the handlers back (unless a callback set another one), then runs
+    each deferred one, with no frame, until one raises: that propagates to
+    the program. If a signal arrives while the handlers are put back, its
+    handler runs then; what it raises propagates instead, and the deferred
+    ones are dropped (coalesced with it, as Python coalesces a signal that
+    arrives again before its handler ran)."""
+    error = None
+    for signum, handler in swapped:
+        try:
+            if _signal.getsignal(signum) is defer:
+                _signal.signal(signum, handler)
+        except BaseException as exc:
+            # A signal arrived just now, and its handler, put back already,
+            # raised: the program gets that.
+            error = error or exc
+    if error is not None:
+        raise error
+    handlers = dict(swapped)
+    for signum in caught:
+        handlers[signum](signum, None)
+
+
+def end_lifetime():
+    """ThreadRef.end_lifetime(): on the main thread, a signal that arrives
+    meanwhile (Ctrl-C) is handled when it returns."""
+    _signals_deferred(ThreadRef.end_lifetime)
+
+
+def run_atexit():
+    """ThreadRef.run_atexit(), signals as in end_lifetime()."""
+    _signals_deferred(ThreadRef.run_atexit)
+
+
+__all__ += ['end_lifetime', 'run_atexit']
+
+
 # --- nested lifetimes -------------------------------------------------------
 
 
@@ -754,7 +833,7 @@ def nested_lifetime_end(lifetime):
     """ThreadRef.nested_lifetime_end(lifetime)."""
     _forget_current_lifetime()
     try:
-        ThreadRef.nested_lifetime_end(lifetime)
+        _signals_deferred(ThreadRef.nested_lifetime_end, lifetime)
     finally:
         _forget_current_lifetime()
 
@@ -1177,6 +1256,10 @@ class Finalize(ThreadRef.Finalize):
         _end_if_finished()
         return self
 
+    def call(self):
+        """As ThreadRef.Finalize.call; signals as in end_lifetime()."""
+        return _signals_deferred(ThreadRef.Finalize.call, self)
+
     def detach(self):
         """As ThreadRef.Finalize.detach; its function is forgotten."""
         if not ThreadRef.Finalize.detach(self):
@@ -1251,7 +1334,7 @@ def _run_at_python_exit():
     _exit_ident = _get_ident()
     _exit_others[:] = _collect_exit_others()
     try:
-        ThreadRef.run_atexit()
+        _signals_deferred(ThreadRef.run_atexit)
     finally:
         del _exit_others[:]
         _dispatcher.close()
