@@ -530,6 +530,39 @@ class MemoryTest(unittest.TestCase):
             gc.collect()
             self.assertLess((rss() - before) / 30000, 20, 'bytes per Finalize')
 
+    def test_dropped_watches_keep_nothing(self):
+        """Kind of 10b/04: watches of a thread that lives on, dropped at once,
+        leave nothing behind on it (each left a batch, a C registration
+        with Python objects, until that thread's end); a kept one still
+        calls back."""
+        box, seen = [], []
+        go = threading.Event()
+
+        def worker():
+            box.append(ThreadRef.Ref.new())
+            go.wait()
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        try:
+            while not box:
+                time.sleep(0.001)
+            watched = box[0]
+            before = watched.count_registrations()
+            gc.collect()
+            objects = len(gc.get_objects())
+            for i in range(3000):
+                watched.watch(lambda r: seen.append('dropped'))
+            kept = watched.watch(lambda r, *data: seen.append(data), 'kept')
+            gc.collect()
+            self.assertLessEqual(watched.count_registrations(), before + 3)
+            self.assertLess(len(gc.get_objects()) - objects, 300)
+        finally:
+            go.set()
+            thread.join()
+        self.assertEqual(seen, [('kept',)])
+        self.assertFalse(kept.alive)
+
     def test_live_registrations_stay(self):
         """Freeing the dead ones keeps the live ones, in order."""
         seen = []

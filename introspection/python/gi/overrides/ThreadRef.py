@@ -969,11 +969,29 @@ class Ref(ThreadRef.Ref):
         that thread as it ends; None if it has ended."""
         if callback is not None and not callable(callback):
             raise TypeError('ThreadRef.Ref.watch: callback must be callable or None')
-        other = ThreadRef.Ref.watch(self, None, None)
-        if other is not None and callback is not None:
-            other._threadref_callback = (callback, user_data)
-            if not _register_for(other, _ObjectRefEntry(other)):
+        if callback is None:
+            return ThreadRef.Ref.watch(self, None, None)
+        # The entry goes in before the ref is made, as in new(): its batch
+        # is then that thread's newest registration again once the ref is
+        # dropped, and the next watch's entry joins it, rather than each
+        # leaving a batch (a C registration and Python objects) behind until
+        # that thread ends. Under the lock, so that the batch's dispatch on
+        # that thread finds the entry complete.
+        entry = _ObjectRefEntry(None)
+        with _batch_lock:
+            batch = _register_for(self, entry)
+            other = ThreadRef.Ref.watch(self, None, None) if batch is not None else None
+            if other is None:
                 return None
+            other._threadref_callback = (callback, user_data)
+            if not batch.closed:
+                entry.ref = weakref.ref(other)
+                return other
+        # That thread's end took the batch before the ref was made, and the
+        # ref joined the end: the entry goes in with it, as a registration
+        # made while the thread ends.
+        if not _register_for(other, _ObjectRefEntry(other)):
+            return None
         return other
 
     def watch_finalize(self, func, *args, **kwargs):
