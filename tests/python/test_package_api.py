@@ -741,6 +741,37 @@ class WaitTest(unittest.TestCase):
         status, out, err = run_script(script, timeout=60)
         self.assertEqual((status, out), (0, 'parent True\nchild True\n'), err)
 
+    @unittest.skipIf('libtsan' in os.environ.get('LD_PRELOAD', ''),
+                     'ThreadSanitizer dies when a fork child of a multi-threaded process starts a thread')
+    def test_fork_child_of_a_worker_exits_after_an_await(self):
+        """Kind of 10b/03: a child forked by a worker ends when its only
+        thread does; the waits' thread, started by an await there, kept it
+        alive for ever. It ends once it has nothing to wait for."""
+        script = '''
+            import asyncio, os, time
+            def forker():
+                pid = os.fork()
+                if pid == 0:
+                    box = []
+                    t = threading.Thread(target=lambda: box.append(ThreadRef.Ref.new()))
+                    t.start(); t.join()
+                    print('child', asyncio.run(box[0].wait_async()), flush=True)
+                    return   # the child's only thread ends here
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                    if done:
+                        print('child exited', status, flush=True)
+                        return
+                    time.sleep(0.02)
+                print('child hangs', flush=True)
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            t = threading.Thread(target=forker); t.start(); t.join()
+        '''
+        status, out, err = run_script(script, timeout=60)
+        self.assertEqual((status, out), (0, 'child True\nchild exited 0\n'), err)
+
     def test_await_keeps_nothing(self):
         """An await of wait_async() leaves nothing behind (it lost two
         PyGObject closures, some 210 bytes, for good)."""

@@ -1090,6 +1090,10 @@ _wait_lock = threading.Lock()
 # How long the waits' thread waits for one lifetime before it looks at the
 # others, in microseconds.
 _WAITS_SLICE_USEC = 20000
+# How long the waits' thread stays with nothing to wait for before it ends,
+# in seconds: it must not outlive the program's threads (in a fork child
+# made by a worker, the process ends only when its last thread does).
+_WAITS_IDLE_SEC = 0.2
 
 
 class _AsyncWait(object):
@@ -1142,7 +1146,12 @@ def _waits_main(waits):
     pending = collections.deque()
     while True:
         if not pending:
-            pending.append(waits.get())
+            try:
+                pending.append(waits.get(timeout=_WAITS_IDLE_SEC))
+            except queue.Empty:
+                if _waits_idle_end(waits):
+                    return
+                continue
         try:
             while True:
                 pending.append(waits.get_nowait())
@@ -1156,6 +1165,19 @@ def _waits_main(waits):
             wait.settle(True)
         else:
             pending.rotate(-1)
+
+
+def _waits_idle_end(waits):
+    """The waits' thread has had nothing to do for a while: it ends, and the
+    next wait starts another (_waits_put() starts and puts under the lock).
+    False if a wait came meanwhile."""
+    global _waits
+    with _wait_lock:
+        if not waits.empty():
+            return False
+        if _waits is waits:
+            _waits = None
+        return True
 
 
 def _after_fork_in_child():
