@@ -101,7 +101,9 @@ class _Anchor(object):
 
 
 def _no_object():
-    return None   # an entry's object before it is made
+    # An entry's object before it is made: the entry is in its batch already
+    # (see _register()), and _compact() must not take it for a dropped one.
+    return None
 
 
 class _Lifetime(object):
@@ -560,6 +562,8 @@ class _RefEntry(object):
                 _report(callback)
 
     def _threadref_done(self):
+        if self.ref is _no_object:
+            return False   # its ref is being made (see _register())
         ref = self.ref()
         return ref is None or ref._callback is None
 
@@ -918,6 +922,8 @@ class _ObjectRefEntry(object):
                 _report(func)
 
     def _threadref_done(self):
+        if self.ref is _no_object:
+            return False   # its object is being made (see _register())
         obj = self.ref()
         return obj is None or '_threadref_callback' not in obj.__dict__
 
