@@ -148,6 +148,72 @@ test_dispatcher_bare_g_object_new (void)
 }
 
 typedef struct {
+  guint64 last;
+  gint    calls;
+} FinalizeCalls;
+
+static void
+note_call (guint64  id,
+           gpointer data)
+{
+  FinalizeCalls *calls = data;
+
+  calls->last = id;
+  calls->calls++;
+}
+
+static gpointer
+new_finalize_then_end (gpointer data)
+{
+  guint64 id = 0;
+
+  g_object_unref (threadref_dispatcher_new_finalize (data, &id));
+  g_assert_cmpuint (id, !=, 0);
+  return GSIZE_TO_POINTER ((gsize) id);
+}
+
+static void
+test_dispatcher_new_finalize (void)
+{
+  FinalizeCalls calls = { 0 };
+  ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (note_call, &calls, NULL);
+  ThreadRefFinalize *fin;
+  guint64 id = 0, ended;
+
+  g_test_summary ("A dispatcher's finalizer calls the dispatcher's function with "
+                  "its id when it runs (thread end, call()), never when detached "
+                  "or once the dispatcher is closed, whose finalizers are dead");
+
+  ended = GPOINTER_TO_SIZE (g_thread_join (g_thread_new ("fin", new_finalize_then_end, dispatcher)));
+  g_assert_cmpint (calls.calls, ==, 1);
+  g_assert_cmpuint (calls.last, ==, ended);
+
+  fin = threadref_dispatcher_new_finalize (dispatcher, &id);
+  g_assert_cmpuint (id, !=, ended);
+  g_assert_true (threadref_finalize_call (fin));
+  g_assert_cmpint (calls.calls, ==, 2);
+  g_assert_cmpuint (calls.last, ==, id);
+  g_object_unref (fin);
+
+  fin = threadref_dispatcher_new_finalize (dispatcher, &id);
+  g_assert_true (threadref_finalize_detach (fin));
+  g_object_unref (fin);
+
+  /* Pending when closed: it runs, and calls nothing. */
+  fin = threadref_dispatcher_new_finalize (dispatcher, &id);
+  threadref_dispatcher_close (dispatcher);
+  g_assert_true (threadref_finalize_call (fin));
+  g_object_unref (fin);
+
+  fin = threadref_dispatcher_new_finalize (dispatcher, &id);
+  g_assert_cmpuint (id, ==, 0);
+  g_assert_false (threadref_finalize_is_alive (fin));
+  g_object_unref (fin);
+  g_assert_cmpint (calls.calls, ==, 2);
+  g_object_unref (dispatcher);   /* kept by close() */
+}
+
+typedef struct {
   GMainContext *context;
   GThread      *ran_on;
   gint          calls;
@@ -226,6 +292,7 @@ main (int   argc,
   g_test_add_func ("/threadref/dispatcher/order", test_dispatcher_order);
   g_test_add_func ("/threadref/dispatcher/close", test_dispatcher_close);
   g_test_add_func ("/threadref/dispatcher/bare-g-object-new", test_dispatcher_bare_g_object_new);
+  g_test_add_func ("/threadref/dispatcher/new-finalize", test_dispatcher_new_finalize);
   g_test_add_func ("/threadref/watch/in-context", test_watch_in_context);
 
   return g_test_run ();

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "threadref-dispatcher.h"
+#include "threadref-finalize.h"
 #include "threadref-ref-private.h"
 #include "threadref-thread-private.h"
 
@@ -359,7 +360,8 @@ threadref_dispatcher_batch_for (ThreadRefDispatcher *self,
  * @self: a dispatcher
  *
  * Stops @self for good: its function is never called again, for batches
- * pending or new, and new batches are refused (0). A runtime closes its
+ * pending or new and for its finalizers, and new batches are refused (0);
+ * new finalizers are dead. A runtime closes its
  * dispatcher when it can no longer run code, such as at interpreter exit.
  *
  * The function's user data and destroy notify are then kept for the rest
@@ -385,4 +387,77 @@ threadref_dispatcher_close (ThreadRefDispatcher *self)
       closed_dispatchers = g_slist_prepend (closed_dispatchers, g_object_ref (self));
       G_UNLOCK (closed_dispatchers);
     }
+}
+
+/* A finalizer's call, made by threadref_dispatcher_new_finalize(): C data
+ * only, so that running, detaching or finalizing it at any time (after the
+ * runtime is gone, from the C exit pass) calls nothing of the runtime's
+ * once the dispatcher is closed. */
+typedef struct {
+  ThreadRefDispatcher *dispatcher;   /* a reference */
+  guint64              id;
+} FinalizeCall;
+
+static void
+finalize_call_free (gpointer data)
+{
+  FinalizeCall *call = data;
+
+  g_object_unref (call->dispatcher);
+  g_free (call);
+}
+
+static void
+finalize_call_fire (gpointer data)
+{
+  FinalizeCall *call = data;
+  ThreadRefDispatcher *self = call->dispatcher;
+
+  if (!g_atomic_int_get (&self->closed))
+    self->func (call->id, self->user_data);
+}
+
+/**
+ * threadref_dispatcher_new_finalize:
+ * @self: a dispatcher
+ * @id: (out): where to store the id @self's function is called with when the
+ *   finalizer runs: unique for @self among its batches and finalizers, never
+ *   0; 0 if @self was closed
+ *
+ * Creates a [class@ThreadRef.Finalize] for the calling thread whose function
+ * is @self's: when it runs (its thread ends, process exit, or
+ * [method@ThreadRef.Finalize.call]), @self's function is called once with
+ * @id. It is an ordinary finalizer otherwise, for the runtime's own
+ * finalizer objects: the runtime keeps what to run under @id, and forgets it
+ * when the finalizer is detached. A runtime pays no callback closure per
+ * finalizer this way, and, once @self is closed, running, detaching or
+ * finalizing the finalizer calls nothing of the runtime's.
+ *
+ * If @self is closed, the finalizer returned is dead (never alive).
+ *
+ * Returns: (transfer full): a new finalizer
+ *
+ * Since: 1.0
+ */
+ThreadRefFinalize *
+threadref_dispatcher_new_finalize (ThreadRefDispatcher *self,
+                                   guint64             *id)
+{
+  FinalizeCall *call;
+  ThreadRefFinalize *fin;
+  gboolean closed;
+
+  g_return_val_if_fail (THREADREF_IS_DISPATCHER (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  call = g_new (FinalizeCall, 1);
+  call->dispatcher = g_object_ref (self);
+  /* From the batches' counter: one id space for the runtime. */
+  call->id = __atomic_add_fetch (&self->last_batch, 1, __ATOMIC_RELAXED);
+  closed = g_atomic_int_get (&self->closed);
+  *id = closed ? 0 : call->id;
+  fin = threadref_finalize_new (finalize_call_fire, call, finalize_call_free);
+  if (closed)
+    threadref_finalize_detach (fin);
+  return fin;
 }

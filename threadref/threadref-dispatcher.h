@@ -12,6 +12,7 @@
 
 #include <glib-object.h>
 
+#include "threadref-finalize.h"
 #include "threadref-ref.h"
 #include "threadref-version-macros.h"
 
@@ -25,7 +26,8 @@ G_DECLARE_FINAL_TYPE (ThreadRefDispatcher, threadref_dispatcher, THREADREF, DISP
 /**
  * ThreadRefDispatchFunc:
  * @batch: the batch whose turn it is, as [method@ThreadRef.Dispatcher.batch]
- *   returned it
+ *   returned it, or the id of a finalizer that runs, as
+ *   [method@ThreadRef.Dispatcher.new_finalize] gave it
  * @user_data: the data given to [ctor@ThreadRef.Dispatcher.new]
  *
  * The type of a dispatcher's one function: it runs the registrations that
@@ -47,6 +49,9 @@ THREADREF_AVAILABLE_IN_1_0
 guint64              threadref_dispatcher_batch_for (ThreadRefDispatcher   *self,
                                                      ThreadRefRef          *ref,
                                                      guint64               *lifetime);
+THREADREF_AVAILABLE_IN_1_0
+ThreadRefFinalize   *threadref_dispatcher_new_finalize (ThreadRefDispatcher *self,
+                                                        guint64             *id) G_GNUC_WARN_UNUSED_RESULT;
 THREADREF_AVAILABLE_IN_1_0
 void                 threadref_dispatcher_close     (ThreadRefDispatcher   *self);
 

@@ -8,6 +8,8 @@
 #include "threadref-watch.h"
 
 typedef struct {
+  ThreadRefRef    *watched;   /* @self, whose wrapper a binding may tie
+                               * the callback to (GJS) */
   ThreadRefRefFunc callback;
   gpointer         user_data;
   GDestroyNotify   destroy_notify;
@@ -26,6 +28,7 @@ watch_ready (GObject      *source,
     watch->callback (ref, watch->user_data);
   if (watch->destroy_notify != NULL)
     watch->destroy_notify (watch->user_data);
+  g_object_unref (watch->watched);
   g_free (watch);
 }
 
@@ -44,7 +47,9 @@ watch_ready (GObject      *source,
  * of its callbacks have returned, `callback (new_ref, user_data)` and then
  * @destroy_notify run in the thread-default main context of the calling
  * thread (as [method@ThreadRef.Ref.wait_async] delivers its result). The
- * watch holds the new ref until then.
+ * watch holds the new ref and @self until then: a binding may tie
+ * @callback to its wrapper of @self (GJS does, for a method's callback,
+ * and drops the callback when that wrapper is collected).
  *
  * This is `ThreadRef.Ref.watch` in language bindings, where a callback
  * may only run on the thread that made it (JavaScript in GJS). In C,
@@ -81,6 +86,7 @@ threadref_ref_watch_in_context (ThreadRefRef     *self,
     }
 
   watch = g_new (Watch, 1);
+  watch->watched = g_object_ref (self);
   watch->callback = callback;
   watch->user_data = user_data;
   watch->destroy_notify = destroy_notify;

@@ -69,6 +69,23 @@ const bareFinalize = new ThreadRef.Finalize();
 check(bareFinalize.alive === false && bareFinalize.detach() === false,
     'a finalizer made without a function is dead');
 
+// A watch whose ref is dropped at once (10b/07): GJS ties a method's
+// callback to the JS wrapper of `this`, and the watch holds that object
+// until the callback has run, so a garbage collection in between does not
+// take the callback (it did: "Attempting to run a JS callback during
+// shutdown", and no call). A nested lifetime stands for the thread.
+let droppedRan = 0;
+function watchAndDrop() {
+    const job = ThreadRef.nested_lifetime_begin();
+    job.watch(() => droppedRan++);
+    ThreadRef.nested_lifetime_end(job);
+}
+for (let i = 0; i < 3; i++)
+    watchAndDrop();
+System.gc();
+while (GLib.MainContext.default().iteration(false));
+check(droppedRan === 3, `watches of dropped refs call back after a GC (${droppedRan} of 3)`);
+
 const loop = new GLib.MainLoop(null, false);
 worker.wait_async(null).then(ended => {
     check(ended === true, 'wait_async() resolves true once the worker ended');

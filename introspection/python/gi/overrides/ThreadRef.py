@@ -36,6 +36,7 @@ How (docs/design.md, Python):
 import atexit as _atexit
 import itertools
 import os
+import signal as _signal
 import sys
 import threading
 import traceback
@@ -100,7 +101,9 @@ class _Anchor(object):
 
 
 def _no_object():
-    return None   # an entry's object before it is made
+    # An entry's object before it is made: the entry is in its batch already
+    # (see _register()), and _compact() must not take it for a dropped one.
+    return None
 
 
 class _Lifetime(object):
@@ -409,16 +412,22 @@ def _current_lifetime():
 
 
 def _dispatch(batch_id):
-    """The dispatcher's function: runs one batch, on the ending thread or,
-    at process exit, on the exiting one."""
+    """The dispatcher's function: runs one batch, or one ThreadRef.Finalize,
+    on the ending thread or, at process exit, on the exiting one."""
     with _batch_lock:
         batch = _batches.pop(batch_id, None)
         if batch is None:
-            _dispatched_early.add(batch_id)
-            return
-        batch.closed = True
-        own = _close_batch(batch)
-    _run_entries(batch, _get_ident(), own)
+            call = _take_finalizer_call(batch_id)
+            if call is None:
+                _dispatched_early.add(batch_id)
+                return
+        else:
+            batch.closed = True
+            own = _close_batch(batch)
+    if batch is None:
+        _run_finalizer_call(call)
+    else:
+        _run_entries(batch, _get_ident(), own)
 
 
 def _close_batch(batch):
@@ -553,6 +562,8 @@ class _RefEntry(object):
                 _report(callback)
 
     def _threadref_done(self):
+        if self.ref is _no_object:
+            return False   # its ref is being made (see _register())
         ref = self.ref()
         return ref is None or ref._callback is None
 
@@ -726,6 +737,84 @@ class finalize(weakref.finalize):
         return '<threadfinalize %r %r>' % (id(self), state[0])
 
 
+# --- signals while a lifetime ends on the main thread ----------------------
+
+# Python runs a signal's handler on the main thread, between any two
+# bytecodes: one that raises (KeyboardInterrupt, Ctrl-C) in the middle of a
+# dispatch would leave it half done (a batch taken and never run), and the
+# exception would end in PyGObject, which prints it, never in the program.
+# So while the calls below run C code that ends a lifetime on the main
+# thread, these signals' Python handlers are deferred, and run once each
+# (as Python coalesces a signal) when the call is back in the program.
+_DEFERRED_SIGNALS = tuple(getattr(_signal, name) for name in
+                          ('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGALRM',
+                           'SIGUSR1', 'SIGUSR2') if hasattr(_signal, name))
+_deferring = False   # main thread only: a deferring call is under way
+
+
+def _signals_deferred(call, *args):
+    """call(*args), with the Python signal handlers deferred if this is the
+    main thread (the only one that runs them)."""
+    global _deferring
+    if _deferring or _get_ident() != _main_thread.ident:
+        return call(*args)
+    caught = []
+
+    def defer(signum, frame):
+        if signum not in caught:
+            caught.append(signum)
+
+    swapped = []
+    _deferring = True
+    try:
+        for signum in _DEFERRED_SIGNALS:
+            handler = _signal.getsignal(signum)
+            if callable(handler):
+                _signal.signal(signum, defer)
+                swapped.append((signum, handler))
+        return call(*args)
+    finally:
+        _deferring = False
+        _restore_handlers(swapped, defer, caught)
+
+
+def _restore_handlers(swapped, defer, caught):
+    """Puts the handlers back (unless a callback set another one), then runs
+    each deferred one, with no frame, until one raises: that propagates to
+    the program. If a signal arrives while the handlers are put back, its
+    handler runs then; what it raises propagates instead, and the deferred
+    ones are dropped (coalesced with it, as Python coalesces a signal that
+    arrives again before its handler ran)."""
+    error = None
+    for signum, handler in swapped:
+        try:
+            if _signal.getsignal(signum) is defer:
+                _signal.signal(signum, handler)
+        except BaseException as exc:
+            # A signal arrived just now, and its handler, put back already,
+            # raised: the program gets that.
+            error = error or exc
+    if error is not None:
+        raise error
+    handlers = dict(swapped)
+    for signum in caught:
+        handlers[signum](signum, None)
+
+
+def end_lifetime():
+    """ThreadRef.end_lifetime(): on the main thread, a signal that arrives
+    meanwhile (Ctrl-C) is handled when it returns."""
+    _signals_deferred(ThreadRef.end_lifetime)
+
+
+def run_atexit():
+    """ThreadRef.run_atexit(), signals as in end_lifetime()."""
+    _signals_deferred(ThreadRef.run_atexit)
+
+
+__all__ += ['end_lifetime', 'run_atexit']
+
+
 # --- nested lifetimes -------------------------------------------------------
 
 
@@ -748,7 +837,7 @@ def nested_lifetime_end(lifetime):
     """ThreadRef.nested_lifetime_end(lifetime)."""
     _forget_current_lifetime()
     try:
-        ThreadRef.nested_lifetime_end(lifetime)
+        _signals_deferred(ThreadRef.nested_lifetime_end, lifetime)
     finally:
         _forget_current_lifetime()
 
@@ -810,18 +899,6 @@ __all__.append('nested_lifetime')
 # --- the GObject classes ----------------------------------------------------
 
 
-def _guarded(func, user_data, skip):
-    """A callable for C that calls func(*args[skip:], *user_data) and reports
-    what it raises instead of letting PyGObject print it (or exit the
-    process, for SystemExit, from whatever thread runs it)."""
-    def call(*args):
-        try:
-            func(*(args[:skip] + user_data))
-        except BaseException:
-            _report(func)
-    return call
-
-
 class _ObjectRefEntry(object):
     """A batch's entry for a ThreadRef.Ref's callback: holds the object
     weakly; the callback lives on the object, so that a cycle through it is
@@ -845,6 +922,8 @@ class _ObjectRefEntry(object):
                 _report(func)
 
     def _threadref_done(self):
+        if self.ref is _no_object:
+            return False   # its object is being made (see _register())
         obj = self.ref()
         return obj is None or '_threadref_callback' not in obj.__dict__
 
@@ -896,11 +975,29 @@ class Ref(ThreadRef.Ref):
         that thread as it ends; None if it has ended."""
         if callback is not None and not callable(callback):
             raise TypeError('ThreadRef.Ref.watch: callback must be callable or None')
-        other = ThreadRef.Ref.watch(self, None, None)
-        if other is not None and callback is not None:
-            other._threadref_callback = (callback, user_data)
-            if not _register_for(other, _ObjectRefEntry(other)):
+        if callback is None:
+            return ThreadRef.Ref.watch(self, None, None)
+        # The entry goes in before the ref is made, as in new(): its batch
+        # is then that thread's newest registration again once the ref is
+        # dropped, and the next watch's entry joins it, rather than each
+        # leaving a batch (a C registration and Python objects) behind until
+        # that thread ends. Under the lock, so that the batch's dispatch on
+        # that thread finds the entry complete.
+        entry = _ObjectRefEntry(None)
+        with _batch_lock:
+            batch = _register_for(self, entry)
+            other = ThreadRef.Ref.watch(self, None, None) if batch is not None else None
+            if other is None:
                 return None
+            other._threadref_callback = (callback, user_data)
+            if not batch.closed:
+                entry.ref = weakref.ref(other)
+                return other
+        # That thread's end took the batch before the ref was made, and the
+        # ref joined the end: the entry goes in with it, as a registration
+        # made while the thread ends.
+        if not _register_for(other, _ObjectRefEntry(other)):
+            return None
         return other
 
     def watch_finalize(self, func, *args, **kwargs):
@@ -999,6 +1096,10 @@ _wait_lock = threading.Lock()
 # How long the waits' thread waits for one lifetime before it looks at the
 # others, in microseconds.
 _WAITS_SLICE_USEC = 20000
+# How long the waits' thread stays with nothing to wait for before it ends,
+# in seconds: it must not outlive the program's threads (in a fork child
+# made by a worker, the process ends only when its last thread does).
+_WAITS_IDLE_SEC = 0.2
 
 
 class _AsyncWait(object):
@@ -1051,7 +1152,12 @@ def _waits_main(waits):
     pending = collections.deque()
     while True:
         if not pending:
-            pending.append(waits.get())
+            try:
+                pending.append(waits.get(timeout=_WAITS_IDLE_SEC))
+            except queue.Empty:
+                if _waits_idle_end(waits):
+                    return
+                continue
         try:
             while True:
                 pending.append(waits.get_nowait())
@@ -1065,6 +1171,19 @@ def _waits_main(waits):
             wait.settle(True)
         else:
             pending.rotate(-1)
+
+
+def _waits_idle_end(waits):
+    """The waits' thread has had nothing to do for a while: it ends, and the
+    next wait starts another (_waits_put() starts and puts under the lock).
+    False if a wait came meanwhile."""
+    global _waits
+    with _wait_lock:
+        if not waits.empty():
+            return False
+        if _waits is waits:
+            _waits = None
+        return True
 
 
 def _after_fork_in_child():
@@ -1167,15 +1286,33 @@ class Finalize(ThreadRef.Finalize):
             raise TypeError('ThreadRef.Finalize needs a function to run, got %r' % (func,))
         if _exit_state != 2:
             _current_lifetime()   # so that a Python thread's lifetime ends with its run()
-        self = ThreadRef.Finalize.new(_guarded(func, user_data, 0), None)
-        if _exit_state == 2:
-            # After our atexit handler: a callback PyGObject keeps would be
-            # released after Python is gone. Refused, and released now.
-            ThreadRef.Finalize.detach(self)
+        # The dispatcher's own kind of finalizer: no PyGObject closure (each
+        # would lose some 100 bytes for good) and no destroy notify of
+        # Python's, so that C, which may run, detach or free it at any
+        # time (its exit pass, after Python is gone), calls nothing of
+        # Python's once the dispatcher is closed.
+        self, fin_id = _dispatcher.new_finalize()
+        if fin_id == 0:
+            # After our atexit handler (the dispatcher is closed): dead.
             _refused('a ThreadRef.Finalize')
-        else:
-            _end_if_finished()
+            return self
+        if _keep_finalizer_call(self, fin_id, func, user_data):
+            # It ran inside our C call (its lifetime ended on the spot).
+            _run_finalizer_call((func, user_data, None))
+        _end_if_finished()
         return self
+
+    def call(self):
+        """As ThreadRef.Finalize.call; signals as in end_lifetime()."""
+        return _signals_deferred(ThreadRef.Finalize.call, self)
+
+    def detach(self):
+        """As ThreadRef.Finalize.detach; its function is forgotten."""
+        if not ThreadRef.Finalize.detach(self):
+            return False
+        with _batch_lock:
+            _take_finalizer_call(_finalizer_ids.get(hash(self)))
+        return True
 
     @property
     def alive(self):
@@ -1193,6 +1330,48 @@ class Finalize(ThreadRef.Finalize):
 Finalize = override(Finalize)
 __all__.append('Finalize')
 
+# Python-made ThreadRef.Finalize objects (Dispatcher.new_finalize()):
+# finalizer id -> (func, user_data, the GObject's address) until it runs or
+# is detached, and that address -> id, for detach(). C code may detach one
+# without telling Python: a new finalizer at the same address then forgets
+# the old one's call, which can no longer run.
+_finalizer_calls = {}
+_finalizer_ids = {}
+
+
+def _keep_finalizer_call(fin, fin_id, func, user_data):
+    """Keeps what fin runs; True if it was dispatched already (the id
+    unknown then: see _dispatch())."""
+    key = hash(fin)   # PyGObject: the GObject's address
+    with _batch_lock:
+        if fin_id in _dispatched_early:
+            _dispatched_early.discard(fin_id)
+            return True
+        _take_finalizer_call(_finalizer_ids.get(key))
+        _finalizer_calls[fin_id] = (func, user_data, key)
+        _finalizer_ids[key] = fin_id
+    return False
+
+
+def _take_finalizer_call(fin_id):
+    """Forgets the call of the finalizer fin_id, and returns it (None if
+    unknown). Under _batch_lock."""
+    call = _finalizer_calls.pop(fin_id, None)
+    if call is not None and _finalizer_ids.get(call[2]) == fin_id:
+        del _finalizer_ids[call[2]]
+    return call
+
+
+def _run_finalizer_call(call):
+    """A ThreadRef.Finalize runs: what it raises is reported (rather than
+    printed by PyGObject, or exiting the process for SystemExit from
+    whatever thread runs it)."""
+    func, user_data, _ = call
+    try:
+        func(*user_data)
+    except BaseException:
+        _report(func)
+
 
 def _run_at_python_exit():
     """Python's atexit: what C would run after Python is gone runs now."""
@@ -1201,7 +1380,7 @@ def _run_at_python_exit():
     _exit_ident = _get_ident()
     _exit_others[:] = _collect_exit_others()
     try:
-        ThreadRef.run_atexit()
+        _signals_deferred(ThreadRef.run_atexit)
     finally:
         del _exit_others[:]
         _dispatcher.close()
