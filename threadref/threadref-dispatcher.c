@@ -223,6 +223,17 @@ threadref_dispatcher_impl_init (ThreadRefDispatcherImpl *self)
  *
  * Returns: (transfer full): a new dispatcher
  *
+ * ```c
+ * static void
+ * run_batch (guint64 batch, gpointer runtime)
+ * {
+ *   // look up the registrations the runtime made in @batch, run them newest first
+ * }
+ *
+ * ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (run_batch, NULL, NULL);
+ * g_object_unref (dispatcher);
+ * ```
+ *
  * Since: 1.0
  */
 ThreadRefDispatcher *
@@ -308,6 +319,21 @@ refused:
  *   registered: the thread's callbacks kept registering while it ended,
  *   past the limit, or @self was closed
  *
+ * ```c
+ * static void
+ * run_batch (guint64 batch, gpointer runtime)
+ * {
+ * }
+ *
+ * ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (run_batch, NULL, NULL);
+ * guint64 lifetime;
+ * guint64 batch = threadref_dispatcher_batch (dispatcher, &lifetime);
+ * // the runtime files its registration under batch; run_batch (batch) comes
+ * // when this thread's lifetime ends
+ * threadref_end_lifetime ();
+ * g_object_unref (dispatcher);
+ * ```
+ *
  * Since: 1.0
  */
 guint64
@@ -332,6 +358,19 @@ threadref_dispatcher_batch (ThreadRefDispatcher *self,
  *
  * Returns: the batch's id; 0 if that thread has ended (all of its
  *   callbacks have returned), or @self was closed
+ *
+ * ```c
+ * static void
+ * run_batch (guint64 batch, gpointer runtime)
+ * {
+ * }
+ *
+ * ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (run_batch, NULL, NULL);
+ * guint64 batch = threadref_dispatcher_batch_for (dispatcher, worker_ref, NULL);
+ * if (batch == 0)
+ *   g_message ("the worker has ended already");   // run the callback now instead
+ * g_object_unref (dispatcher);
+ * ```
  *
  * Since: 1.0
  */
@@ -368,6 +407,19 @@ threadref_dispatcher_batch_for (ThreadRefDispatcher *self,
  * of the process: a runtime that closes its dispatcher can no longer take
  * a call of either, and a batch may be dispatched on any thread at any
  * later moment.
+ *
+ * ```c
+ * static void
+ * run_batch (guint64 batch, gpointer runtime)
+ * {
+ * }
+ *
+ * ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (run_batch, NULL, NULL);
+ * // at interpreter exit, once the runtime can run no more code:
+ * threadref_dispatcher_close (dispatcher);
+ * g_assert_cmpuint (threadref_dispatcher_batch (dispatcher, NULL), ==, 0);
+ * g_object_unref (dispatcher);
+ * ```
  *
  * Since: 1.0
  */
@@ -436,6 +488,22 @@ finalize_call_fire (gpointer data)
  * If @self is closed, the finalizer returned is dead (never alive).
  *
  * Returns: (transfer full): a new finalizer
+ *
+ * ```c
+ * static void
+ * run_call (guint64 id, gpointer runtime)
+ * {
+ *   // run what the runtime keeps under @id (a batch's id, or a finalizer's)
+ * }
+ *
+ * ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (run_call, NULL, NULL);
+ * guint64 id;
+ * ThreadRefFinalize *fin = threadref_dispatcher_new_finalize (dispatcher, &id);
+ * // the runtime keeps its function under id
+ * threadref_finalize_call (fin);   // run_call (id) runs now
+ * g_object_unref (fin);
+ * g_object_unref (dispatcher);
+ * ```
  *
  * Since: 1.0
  */
