@@ -322,7 +322,7 @@ wait_hammer (gpointer data)
   return NULL;
 }
 
-#if !defined (__SANITIZE_THREAD__)
+#if !defined (__SANITIZE_THREAD__) && !defined (__SANITIZE_ADDRESS__)
 /* In a child: a thread that runs, for the child to wait for. */
 static gint child_worker_ready;
 static ThreadRefRef *child_worker_ref;
@@ -368,9 +368,12 @@ test_fork_every_lock (void)
           /* This thread's module cache misses: the pinning path. */
           threadref_at_thread_exit_cancel (threadref_at_thread_exit_add ((GDestroyNotify) g_variant_unref, NULL, 0));
           /* The waits' lock, taken only by a wait for a thread that
-           * runs: start one. (ThreadSanitizer cannot start threads in the
-           * child of a multithreaded process.) */
-#if !defined (__SANITIZE_THREAD__)
+           * runs: start one. Not under a sanitizer: ThreadSanitizer cannot
+           * start threads in the child of a multithreaded process, and
+           * AddressSanitizer (GCC 12's) does not take its allocator's lock
+           * at fork(), so a thread started in the child can hang in its
+           * allocator on a lock a parent thread held (seen in CI). */
+#if !defined (__SANITIZE_THREAD__) && !defined (__SANITIZE_ADDRESS__)
           {
             pthread_t worker;
 
