@@ -1131,6 +1131,105 @@ class SignalTest(unittest.TestCase):
         self.assertEqual((status, out), (0, 'True True 0\n'), err)
         self.assertNotIn('_dispatch', err)
 
+    def test_callbacks_see_and_set_the_programs_handlers(self):
+        """10c/02 and 05: callbacks saw the override's stand-in as
+        signal.getsignal(SIGINT) (chaining to it or putting it back later
+        made Ctrl-C a no-op for good), and a handler a callback set was not
+        deferred: a later Ctrl-C cut an older callback short and was
+        swallowed."""
+        status, out, err = run_script('''
+            import os, signal
+            import _signal
+            seen, log = [], []
+            def chain():
+                prev = signal.getsignal(signal.SIGINT)
+                seen.append(prev is signal.default_int_handler)
+                def handler(signum, frame):
+                    log.append('chained')
+                    prev(signum, frame)
+                signal.signal(signal.SIGINT, handler)
+            def victim():
+                os.kill(os.getpid(), signal.SIGINT)
+                log.append('victim done')
+            ThreadRef.finalize(log.append, 'f1')
+            ThreadRef.finalize(victim)
+            ThreadRef.finalize(chain)
+            try:
+                ThreadRef.end_lifetime()
+                print('not raised')
+            except KeyboardInterrupt:
+                print('raised', log)
+            print(seen, _signal.getsignal(signal.SIGINT) is signal.getsignal(signal.SIGINT))
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                print('swallowed')
+            except KeyboardInterrupt:
+                print('raised again')
+        ''')
+        self.assertEqual((status, out), (0, "raised ['victim done', 'f1', 'chained']\n"
+                                            "[True] True\nraised again\n"), err)
+
+    def _fork_in_a_callback(self, from_worker):
+        return run_script('''
+            import os, signal, time
+            import _signal
+            def child():
+                # The program's handler, for real, and Ctrl-C works at once.
+                ok = _signal.getsignal(signal.SIGINT) is signal.default_int_handler
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(1)
+                    os._exit(3)
+                except KeyboardInterrupt:
+                    os._exit(0 if ok else 4)
+            def fork():
+                pid = os.fork()
+                if pid == 0:
+                    child()
+                print('child', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+            def in_worker_child():
+                # A fork child of a worker: that thread is its main thread,
+                # and Ctrl-C is deferred there as on the main thread.
+                log = []
+                def f2():
+                    os.kill(os.getpid(), signal.SIGINT)
+                    log.append('f2')
+                ThreadRef.finalize(log.append, 'f1')
+                ThreadRef.finalize(f2)
+                ThreadRef.finalize(log.append, 'f3')
+                try:
+                    ThreadRef.end_lifetime()
+                    os._exit(5)
+                except KeyboardInterrupt:
+                    os._exit(0 if log == ['f3', 'f2', 'f1'] else 6)
+            def worker():
+                pid = os.fork()
+                if pid == 0:
+                    in_worker_child()
+                print('worker child', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]),
+                      flush=True)
+            if FROM_WORKER:
+                t = threading.Thread(target=worker)
+                t.start()
+                t.join()
+            else:
+                ThreadRef.finalize(fork)
+                ThreadRef.end_lifetime()
+        '''.replace('FROM_WORKER', str(from_worker)))
+
+    def test_a_child_forked_in_a_callback_has_the_programs_handlers(self):
+        """10c/03: a process forked inside a callback kept the stand-in as
+        its SIGINT handler for life: Ctrl-C never stopped it."""
+        status, out, err = self._fork_in_a_callback(False)
+        self.assertEqual((status, out), (0, 'child 0\n'), err)
+
+    def test_signals_are_deferred_in_a_fork_child_of_a_worker(self):
+        """10c/04: in a fork child made by a worker thread (its main
+        thread), a Ctrl-C during end_lifetime() cut a callback short and
+        never reached the program."""
+        status, out, err = self._fork_in_a_callback(True)
+        self.assertEqual((status, out), (0, 'worker child 0\n'), err)
+
 
 class NestedLifetimeTest(unittest.TestCase):
     """Nested lifetimes as a context manager (issue 13)."""

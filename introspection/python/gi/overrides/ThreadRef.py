@@ -746,59 +746,141 @@ class finalize(weakref.finalize):
 # So while the calls below run C code that ends a lifetime on the main
 # thread, these signals' Python handlers are deferred, and run once each
 # (as Python coalesces a signal) when the call is back in the program.
+#
+# The stand-in that records them is invisible: signal.getsignal() and
+# signal.signal() (wrapped below) give and set the program's handlers
+# meanwhile, which are put in place when the call returns; a handler a
+# callback sets is deferred like the others. A fork child made meanwhile
+# gets the program's handlers back at once (_after_fork_in_child()).
 _DEFERRED_SIGNALS = tuple(getattr(_signal, name) for name in
                           ('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGALRM',
                            'SIGUSR1', 'SIGUSR2') if hasattr(_signal, name))
-_deferring = False   # main thread only: a deferring call is under way
+_real_signal = _signal.signal
+_real_getsignal = _signal.getsignal
+# The thread that runs Python's signal handlers (a fork child's is the
+# thread that forked).
+_signal_ident = _main_thread.ident
+# The deferral under way (main thread only), or None.
+_deferral = None
+
+
+class _Deferral(object):
+    """One deferring call: the program's handlers (what signal.getsignal()
+    gives meanwhile), the signals whose stand-in is installed, and the
+    signals caught, in order."""
+
+    __slots__ = ('handlers', 'installed', 'caught', 'active')
+
+    def __init__(self):
+        self.handlers = {}
+        self.installed = set()
+        self.caught = []
+        self.active = True
+
+    def defer(self, signum, frame):
+        if signum not in self.caught:
+            self.caught.append(signum)
+
+
+def _getsignal(signalnum):
+    deferral = _deferral
+    if deferral is not None:
+        try:
+            return deferral.handlers[signalnum]
+        except (KeyError, TypeError):
+            pass
+    return _real_getsignal(signalnum)
+
+
+def _setsignal(signalnum, handler):
+    deferral = _deferral
+    if (deferral is None or _get_ident() != _signal_ident
+            or signalnum not in deferral.handlers):
+        return _real_signal(signalnum, handler)
+    old = deferral.handlers[signalnum]
+    if callable(handler):
+        # Deferred like the program's: in place when the call returns.
+        if signalnum not in deferral.installed:
+            _real_signal(signalnum, deferral.defer)
+            deferral.installed.add(signalnum)
+        deferral.handlers[signalnum] = handler
+    else:
+        _real_signal(signalnum, handler)   # SIG_IGN, SIG_DFL: at once
+        deferral.installed.discard(signalnum)
+        deferral.handlers[signalnum] = _real_getsignal(signalnum)
+    return old
+
+
+_getsignal.__doc__ = _real_getsignal.__doc__
+_setsignal.__doc__ = _real_signal.__doc__
+_signal.getsignal = _getsignal
+_signal.signal = _setsignal
 
 
 def _signals_deferred(call, *args):
     """call(*args), with the Python signal handlers deferred if this is the
     main thread (the only one that runs them)."""
-    global _deferring
-    if _deferring or _get_ident() != _main_thread.ident:
+    global _deferral
+    if _deferral is not None or _get_ident() != _signal_ident:
         return call(*args)
-    caught = []
-
-    def defer(signum, frame):
-        if signum not in caught:
-            caught.append(signum)
-
-    swapped = []
-    _deferring = True
+    deferral = _Deferral()
+    for signum in _DEFERRED_SIGNALS:
+        deferral.handlers[signum] = _real_getsignal(signum)
+    _deferral = deferral
     try:
         for signum in _DEFERRED_SIGNALS:
-            handler = _signal.getsignal(signum)
-            if callable(handler):
-                _signal.signal(signum, defer)
-                swapped.append((signum, handler))
+            if callable(deferral.handlers[signum]):
+                _real_signal(signum, deferral.defer)
+                deferral.installed.add(signum)
         return call(*args)
     finally:
-        _deferring = False
-        _restore_handlers(swapped, defer, caught)
+        if deferral.active:
+            _end_deferral(deferral)
+            _run_deferred(deferral)
 
 
-def _restore_handlers(swapped, defer, caught):
-    """Puts the handlers back (unless a callback set another one), then runs
-    each deferred one, with no frame, until one raises: that propagates to
-    the program. If a signal arrives while the handlers are put back, its
-    handler runs then; what it raises propagates instead, and the deferred
-    ones are dropped (coalesced with it, as Python coalesces a signal that
-    arrives again before its handler ran)."""
+def _end_deferral(deferral):
+    """Puts the program's handlers in place. If a signal arrives while they
+    are put back, its handler runs then; what it raises propagates, and the
+    deferred ones are dropped (coalesced with it, as Python coalesces a
+    signal that arrives again before its handler ran)."""
+    global _deferral
+    deferral.active = False
+    _deferral = None
     error = None
-    for signum, handler in swapped:
-        try:
-            if _signal.getsignal(signum) is defer:
-                _signal.signal(signum, handler)
-        except BaseException as exc:
-            # A signal arrived just now, and its handler, put back already,
-            # raised: the program gets that.
-            error = error or exc
+    for signum in _DEFERRED_SIGNALS:
+        if signum in deferral.installed:
+            try:
+                _real_signal(signum, deferral.handlers[signum])
+            except BaseException as exc:
+                # A signal arrived just now, and its handler, put back
+                # already, raised: the program gets that.
+                error = error or exc
     if error is not None:
         raise error
-    handlers = dict(swapped)
-    for signum in caught:
-        handlers[signum](signum, None)
+
+
+def _run_deferred(deferral):
+    """Runs each deferred handler, with no frame, until one raises: that
+    propagates to the program."""
+    for signum in deferral.caught:
+        handler = deferral.handlers.get(signum)
+        if callable(handler):
+            handler(signum, None)
+
+
+def _signals_after_fork_in_child():
+    """The forking thread runs the child's signal handlers; a deferral the
+    fork was made in ends here, so that the child (which may never return
+    to the deferring call: multiprocessing's) has the program's handlers."""
+    global _signal_ident
+    _signal_ident = _get_ident()
+    deferral = _deferral
+    if deferral is not None:
+        try:
+            _end_deferral(deferral)
+        except BaseException:
+            pass   # a signal raced the fork: the child starts anew
 
 
 def end_lifetime():
@@ -1191,6 +1273,7 @@ def _after_fork_in_child():
     there (a wait handed to its queue would never end), and a lock another
     thread held stays held."""
     global _waits, _wait_lock, _batch_lock
+    _signals_after_fork_in_child()
     _waits = None
     _wait_lock = threading.Lock()
     _batch_lock = threading.RLock()
