@@ -1017,6 +1017,36 @@ class ExitTest(unittest.TestCase):
         self.assertEqual(proc.stdout, 'normal ran\nlate registered\n')
         self.assertEqual(proc.stderr.count('RuntimeWarning'), 4, proc.stderr)
 
+    def test_late_watch_of_a_running_thread_warns(self):
+        """10c/08: after the override's exit handler, watch() and
+        watch_finalize() on a thread that still runs returned None (\"it
+        has ended\") with no warning; they warn as other late ones do."""
+        proc = subprocess.run([sys.executable, '-c', textwrap.dedent('''
+            import atexit, threading, time
+            def late():
+                w = worker_ref.watch(print)                     # line 4
+                f = worker_ref.watch_finalize(print, 'x')       # line 5
+                print(w, f, worker_ref.alive, flush=True)
+                go.set()
+            atexit.register(late)
+            import gi
+            gi.require_version('ThreadRef', '1.0')
+            from gi.repository import ThreadRef
+            box, go = [], threading.Event()
+            def worker():
+                box.append(ThreadRef.Ref.new(None))
+                go.wait()
+            threading.Thread(target=worker, daemon=True).start()
+            while not box:
+                time.sleep(0.001)
+            worker_ref = box[0]
+        ''')], capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, 'None None True\n')
+        lines = [line.split(': RuntimeWarning')[0] for line in proc.stderr.split('\n')
+                 if 'RuntimeWarning' in line]
+        self.assertEqual(lines, ['<string>:4', '<string>:5'], proc.stderr)
+
     def test_refused_warning_names_the_callers_line(self):
         """The RuntimeWarning of a refused registration names the line
         that made it, for every API (it named the override's own line)."""

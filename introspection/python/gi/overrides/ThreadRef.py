@@ -316,6 +316,15 @@ def _refused(what):
                   % what, RuntimeWarning, stacklevel=_caller_level())
 
 
+def _refused_if_alive(cref, what):
+    """A registration on the thread cref refers to was not made: if that
+    thread still runs, the dispatcher is closed (after our exit handler),
+    and None, which tells "it has ended", would mislead the caller: warn as
+    for every other registration refused then."""
+    if _exit_state and ThreadRef.Ref.is_alive(cref):
+        _refused(what)
+
+
 def _caller_level():
     """The stacklevel of _refused()'s warning that names the first frame
     outside this module: the user's line, however deep in the override the
@@ -1070,6 +1079,7 @@ class Ref(ThreadRef.Ref):
             batch = _register_for(self, entry)
             other = ThreadRef.Ref.watch(self, None, None) if batch is not None else None
             if other is None:
+                _refused_if_alive(self, 'a ThreadRef.Ref.watch() callback')
                 return None
             other._threadref_callback = (callback, user_data)
             if not batch.closed:
@@ -1092,6 +1102,8 @@ class Ref(ThreadRef.Ref):
         fin._info = [(func, args, kwargs or None)]
         batch = _register_for(self, fin)
         if batch is None:
+            fin._info = []
+            _refused_if_alive(self, 'a ThreadRef.Ref.watch_finalize() finalizer')
             return None
         # Its thread, for peek(), detach() and repr(): known once that
         # thread registered from Python (a thread Python never saw
