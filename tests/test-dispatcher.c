@@ -181,8 +181,10 @@ test_dispatcher_new_finalize (void)
   guint64 id = 0, ended;
 
   g_test_summary ("A dispatcher's finalizer calls the dispatcher's function with "
-                  "its id when it runs (thread end, call()), never when detached "
-                  "or once the dispatcher is closed, whose finalizers are dead");
+                  "its id when it runs (thread end, call()), with its id and "
+                  "THREADREF_DISPATCHER_DETACHED when detached (hostile bindings "
+                  "round 3, finding 06: the runtime never learnt of a C detach), "
+                  "never once the dispatcher is closed, whose finalizers are dead");
 
   ended = GPOINTER_TO_SIZE (g_thread_join (g_thread_new ("fin", new_finalize_then_end, dispatcher)));
   g_assert_cmpint (calls.calls, ==, 1);
@@ -197,7 +199,11 @@ test_dispatcher_new_finalize (void)
 
   fin = threadref_dispatcher_new_finalize (dispatcher, &id);
   g_assert_true (threadref_finalize_detach (fin));
+  g_assert_cmpint (calls.calls, ==, 3);
+  g_assert_cmpuint (calls.last, ==, id | THREADREF_DISPATCHER_DETACHED);
+  g_assert_false (threadref_finalize_detach (fin));
   g_object_unref (fin);
+  g_assert_cmpint (calls.calls, ==, 3);
 
   /* Pending when closed: it runs, and calls nothing. */
   fin = threadref_dispatcher_new_finalize (dispatcher, &id);
@@ -209,7 +215,7 @@ test_dispatcher_new_finalize (void)
   g_assert_cmpuint (id, ==, 0);
   g_assert_false (threadref_finalize_is_alive (fin));
   g_object_unref (fin);
-  g_assert_cmpint (calls.calls, ==, 2);
+  g_assert_cmpint (calls.calls, ==, 3);
   g_object_unref (dispatcher);   /* kept by close() */
 }
 

@@ -448,14 +448,21 @@ threadref_dispatcher_close (ThreadRefDispatcher *self)
 typedef struct {
   ThreadRefDispatcher *dispatcher;   /* a reference */
   guint64              id;
+  gboolean             fired;        /* only the thread that claimed the node */
 } FinalizeCall;
 
+/* The finalizer's destroy notify: after it ran, or when it was detached
+ * (by anyone: C code too) on the detaching thread. Detached, the runtime is
+ * told at once, so that it forgets what it keeps under the id. */
 static void
 finalize_call_free (gpointer data)
 {
   FinalizeCall *call = data;
+  ThreadRefDispatcher *self = call->dispatcher;
 
-  g_object_unref (call->dispatcher);
+  if (!call->fired && !g_atomic_int_get (&self->closed))
+    self->func (call->id | THREADREF_DISPATCHER_DETACHED, self->user_data);
+  g_object_unref (self);
   g_free (call);
 }
 
@@ -465,6 +472,7 @@ finalize_call_fire (gpointer data)
   FinalizeCall *call = data;
   ThreadRefDispatcher *self = call->dispatcher;
 
+  call->fired = TRUE;
   if (!g_atomic_int_get (&self->closed))
     self->func (call->id, self->user_data);
 }
@@ -481,7 +489,10 @@ finalize_call_fire (gpointer data)
  * [method@ThreadRef.Finalize.call]), @self's function is called once with
  * @id. It is an ordinary finalizer otherwise, for the runtime's own
  * finalizer objects: the runtime keeps what to run under @id, and forgets it
- * when the finalizer is detached. A runtime pays no callback closure per
+ * when the finalizer is detached: then, on the detaching thread (whoever
+ * detaches it, C code included), @self's function is called once with
+ * `@id | THREADREF_DISPATCHER_DETACHED`, rather than @id (not after
+ * [method@ThreadRef.Dispatcher.close]). A runtime pays no callback closure per
  * finalizer this way, and, once @self is closed, running, detaching or
  * finalizing the finalizer calls nothing of the runtime's.
  *
@@ -522,6 +533,7 @@ threadref_dispatcher_new_finalize (ThreadRefDispatcher *self,
   call->dispatcher = g_object_ref (self);
   /* From the batches' counter: one id space for the runtime. */
   call->id = __atomic_add_fetch (&self->last_batch, 1, __ATOMIC_RELAXED);
+  call->fired = FALSE;
   closed = g_atomic_int_get (&self->closed);
   *id = closed ? 0 : call->id;
   fin = threadref_finalize_new (finalize_call_fire, call, finalize_call_free);

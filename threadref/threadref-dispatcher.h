@@ -24,10 +24,23 @@ THREADREF_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (ThreadRefDispatcher, threadref_dispatcher, THREADREF, DISPATCHER, GObject)
 
 /**
+ * THREADREF_DISPATCHER_DETACHED:
+ *
+ * The bit a dispatcher's function finds set in the id of a finalizer of
+ * [method@ThreadRef.Dispatcher.new_finalize] that was detached: the runtime
+ * forgets what it keeps under the id without running it. Ids never have it
+ * otherwise.
+ *
+ * Since: 1.0
+ */
+#define THREADREF_DISPATCHER_DETACHED (G_GUINT64_CONSTANT (1) << 63)
+
+/**
  * ThreadRefDispatchFunc:
  * @batch: the batch whose turn it is, as [method@ThreadRef.Dispatcher.batch]
  *   returned it, or the id of a finalizer that runs, as
- *   [method@ThreadRef.Dispatcher.new_finalize] gave it
+ *   [method@ThreadRef.Dispatcher.new_finalize] gave it (with
+ *   %THREADREF_DISPATCHER_DETACHED set if that finalizer was detached)
  * @user_data: the data given to [ctor@ThreadRef.Dispatcher.new]
  *
  * The type of a dispatcher's one function: it runs the registrations that

@@ -14,6 +14,7 @@ import textwrap
 import threading
 import time
 import unittest
+from weakref import ref as weakref_ref
 
 import gi
 
@@ -145,6 +146,32 @@ class FinalizeTest(unittest.TestCase):
 
         run_thread(work)
         self.assertEqual(seen, ['r4', 'f4', 'r3', 'f3', 'r2', 'f2', 'r1', 'f1', 'r0', 'f0'])
+
+    def test_detached_by_c_lets_go_of_its_function_at_once(self):
+        """10c/06: a ThreadRef.Finalize detached by C code (here the
+        introspected method, past the override, on this thread and on
+        another) kept its function and arguments in the override until an
+        unrelated later sweep. They are let go at once now."""
+        from gi.module import get_introspection_module
+        c_detach = get_introspection_module('ThreadRef').Finalize.detach
+
+        class Resource(object):
+            pass
+
+        for on_thread in (False, True):
+            resource = Resource()
+            gone = weakref_ref(resource)
+            fin = ThreadRef.Finalize.new(print, resource)
+            del resource
+            result = []
+            if on_thread:
+                run_thread(lambda: result.append(c_detach(fin)))
+            else:
+                result.append(c_detach(fin))
+            self.assertEqual(result, [True])
+            self.assertFalse(fin.is_alive())
+            del fin
+            self.assertIsNone(gone(), on_thread)
 
     def test_call_detach_alive_atexit(self):
         """call() runs once, here; detach() prevents running; alive and

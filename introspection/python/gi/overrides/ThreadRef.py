@@ -422,7 +422,14 @@ def _current_lifetime():
 
 def _dispatch(batch_id):
     """The dispatcher's function: runs one batch, or one ThreadRef.Finalize,
-    on the ending thread or, at process exit, on the exiting one."""
+    on the ending thread or, at process exit, on the exiting one. An id
+    with _DETACHED set: that ThreadRef.Finalize was detached (by C code too,
+    on any thread), and what it would have run is let go now."""
+    if batch_id & _DETACHED:
+        with _batch_lock:
+            call = _take_finalizer_call(batch_id & ~_DETACHED)
+        del call   # its function and arguments go here, outside the lock
+        return
     with _batch_lock:
         batch = _batches.pop(batch_id, None)
         if batch is None:
@@ -541,6 +548,9 @@ def _run_kept(ident):
         lifetime.kept = None
         _run_entries(batch, ident)
 
+
+# THREADREF_DISPATCHER_DETACHED (a C macro, not introspected).
+_DETACHED = 1 << 63
 
 _dispatcher = ThreadRef.Dispatcher.new(_dispatch)
 
@@ -1427,9 +1437,8 @@ __all__.append('Finalize')
 
 # Python-made ThreadRef.Finalize objects (Dispatcher.new_finalize()):
 # finalizer id -> (func, user_data, the GObject's address) until it runs or
-# is detached, and that address -> id, for detach(). C code may detach one
-# without telling Python: a new finalizer at the same address then forgets
-# the old one's call, which can no longer run.
+# is detached, and that address -> id, for detach(). Whoever detaches one
+# (C code too), the dispatcher tells _dispatch() at once (_DETACHED).
 _finalizer_calls = {}
 _finalizer_ids = {}
 
