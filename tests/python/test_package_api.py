@@ -1017,6 +1017,24 @@ class ExitTest(unittest.TestCase):
         self.assertEqual(proc.stdout, 'normal ran\nlate registered\n')
         self.assertEqual(proc.stderr.count('RuntimeWarning'), 4, proc.stderr)
 
+    def test_other_threads_finalize_in_its_place_among_main_Finalize(self):
+        """10c/07: at exit, a still-running worker's newer ThreadRef.finalize
+        ran after the main thread's older ThreadRef.Finalize (it was placed
+        by age among the main thread's ThreadRef.finalize entries only)."""
+        status, out, err = run_script('''
+            ThreadRef.Finalize(print, 'main Finalize 1')
+            ready, never = threading.Event(), threading.Event()
+            def worker():
+                ThreadRef.finalize(print, 'worker finalize 2')
+                ready.set()
+                never.wait()
+            threading.Thread(target=worker, daemon=True).start()
+            ready.wait()
+            ThreadRef.Finalize(print, 'main Finalize 3')
+        ''')
+        self.assertEqual((status, out), (0, 'main Finalize 3\nworker finalize 2\n'
+                                            'main Finalize 1\n'), err)
+
     def test_late_watch_of_a_running_thread_warns(self):
         """10c/08: after the override's exit handler, watch() and
         watch_finalize() on a thread that still runs returned None (\"it

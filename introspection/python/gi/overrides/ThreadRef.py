@@ -1396,14 +1396,15 @@ class Finalize(ThreadRef.Finalize):
         # Python's, so that C, which may run, detach or free it at any
         # time (its exit pass, after Python is gone), calls nothing of
         # Python's once the dispatcher is closed.
+        seq = next(_seqs)   # its age among Python's registrations, for exit
         self, fin_id = _dispatcher.new_finalize()
         if fin_id == 0:
             # After our atexit handler (the dispatcher is closed): dead.
             _refused('a ThreadRef.Finalize')
             return self
-        if _keep_finalizer_call(self, fin_id, func, user_data):
+        if _keep_finalizer_call(self, fin_id, func, user_data, seq):
             # It ran inside our C call (its lifetime ended on the spot).
-            _run_finalizer_call((func, user_data, None))
+            _run_finalizer_call((func, user_data, None, seq))
         _end_if_finished()
         return self
 
@@ -1436,14 +1437,14 @@ Finalize = override(Finalize)
 __all__.append('Finalize')
 
 # Python-made ThreadRef.Finalize objects (Dispatcher.new_finalize()):
-# finalizer id -> (func, user_data, the GObject's address) until it runs or
+# finalizer id -> (func, user_data, the GObject's address, its _seq) until it runs or
 # is detached, and that address -> id, for detach(). Whoever detaches one
 # (C code too), the dispatcher tells _dispatch() at once (_DETACHED).
 _finalizer_calls = {}
 _finalizer_ids = {}
 
 
-def _keep_finalizer_call(fin, fin_id, func, user_data):
+def _keep_finalizer_call(fin, fin_id, func, user_data, seq):
     """Keeps what fin runs; True if it was dispatched already (the id
     unknown then: see _dispatch())."""
     key = hash(fin)   # PyGObject: the GObject's address
@@ -1452,7 +1453,7 @@ def _keep_finalizer_call(fin, fin_id, func, user_data):
             _dispatched_early.discard(fin_id)
             return True
         _take_finalizer_call(_finalizer_ids.get(key))
-        _finalizer_calls[fin_id] = (func, user_data, key)
+        _finalizer_calls[fin_id] = (func, user_data, key, seq)
         _finalizer_ids[key] = fin_id
     return False
 
@@ -1470,7 +1471,11 @@ def _run_finalizer_call(call):
     """A ThreadRef.Finalize runs: what it raises is reported (rather than
     printed by PyGObject, or exiting the process for SystemExit from
     whatever thread runs it)."""
-    func, user_data, _ = call
+    func, user_data, _, seq = call
+    if _exit_others and _get_ident() == _exit_ident:
+        # At interpreter exit: the other threads' newer finalizers first,
+        # as for the exiting thread's ThreadRef.finalize entries.
+        _run_newer_at_exit(seq)
     try:
         func(*user_data)
     except BaseException:
