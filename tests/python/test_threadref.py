@@ -109,6 +109,45 @@ class RefTest(unittest.TestCase):
         self.assertFalse(box[0].equal(box[2]))
 
 
+class WatchMemoryTest(unittest.TestCase):
+    def test_watch_loses_no_memory(self):
+        """10c/01: every ref.watch() lost some 48 bytes of Python memory for
+        good (PyGObject 3.42's None callback given None user data, in the
+        override's C call). Python's own allocations, so no sanitizer skip."""
+        import tracemalloc
+        box, go = [], threading.Event()
+
+        def worker():
+            box.append(ThreadRef.Ref.new(None))
+            go.wait()
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        try:
+            while not box:
+                time.sleep(0.001)
+            worker_ref = box[0]
+            for _ in range(2000):   # warm up (batches, caches)
+                worker_ref.watch(len)
+                worker_ref.watch()
+            gc.collect()
+            tracemalloc.start()
+            try:
+                before = tracemalloc.get_traced_memory()[0]
+                for _ in range(10000):
+                    worker_ref.watch(len)
+                    worker_ref.watch()
+                gc.collect()
+                grown = tracemalloc.get_traced_memory()[0] - before
+            finally:
+                tracemalloc.stop()
+        finally:
+            go.set()
+            thread.join()
+        # Was some 960000 bytes (20000 watches).
+        self.assertLess(grown, 100000)
+
+
 class FinalizeTest(unittest.TestCase):
     def test_new_passes_data(self):
         """Finalize.new(func, data) calls func(data) on the ending thread."""
