@@ -31,6 +31,24 @@ G_DECLARE_FINAL_TYPE (ThreadRefDispatcher, threadref_dispatcher, THREADREF, DISP
  * forgets what it keeps under the id without running it. Ids never have it
  * otherwise.
  *
+ * ```c
+ * static void
+ * run_call (guint64 id, gpointer runtime)
+ * {
+ *   if (id & THREADREF_DISPATCHER_DETACHED)
+ *     g_message ("forget %" G_GUINT64_FORMAT, id & ~THREADREF_DISPATCHER_DETACHED);
+ *   else
+ *     g_message ("run %" G_GUINT64_FORMAT, id);
+ * }
+ *
+ * ThreadRefDispatcher *dispatcher = threadref_dispatcher_new (run_call, NULL, NULL);
+ * guint64 id;
+ * ThreadRefFinalize *fin = threadref_dispatcher_new_finalize (dispatcher, &id);
+ * threadref_finalize_detach (fin);   // run_call (id | THREADREF_DISPATCHER_DETACHED)
+ * g_object_unref (fin);
+ * g_object_unref (dispatcher);
+ * ```
+ *
  * Since: 1.0
  */
 #define THREADREF_DISPATCHER_DETACHED (G_GUINT64_CONSTANT (1) << 63)
