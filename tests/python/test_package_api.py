@@ -22,6 +22,21 @@ gi.require_version('ThreadRef', '1.0')
 from gi.repository import GObject, ThreadRef  # noqa: E402
 
 
+# Under a sanitizer (preloaded for the bindings' tests): ASan keeps freed
+# memory in quarantine and TSan shadows it, so RSS says nothing there, and
+# TSan dies when a fork child of a multi-threaded process starts a thread.
+UNDER_TSAN = 'libtsan' in os.environ.get('LD_PRELOAD', '')
+SANITIZED = UNDER_TSAN or 'libasan' in os.environ.get('LD_PRELOAD', '')
+
+
+def rss():
+    """This process's resident memory, in bytes."""
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) * 1024
+
+
 def run_thread(target, *args, name=None):
     thread = threading.Thread(target=target, args=args, name=name)
     thread.start()
@@ -512,13 +527,7 @@ class MemoryTest(unittest.TestCase):
         """Kind of 10b/06: a ThreadRef.Finalize made and called or detached
         keeps nothing (each lost PyGObject's callback closure, some 80-110
         bytes of C memory, for good)."""
-        def rss():
-            with open('/proc/self/status') as status:
-                for line in status:
-                    if line.startswith('VmRSS:'):
-                        return int(line.split()[1]) * 1024
-
-        if any(lib in os.environ.get('LD_PRELOAD', '') for lib in ('libasan', 'libtsan')):
+        if SANITIZED:
             self.skipTest('RSS says nothing under a sanitizer (see test_await_keeps_nothing)')
         for op in (lambda: ThreadRef.Finalize(int).detach(), lambda: ThreadRef.Finalize(int).call()):
             for i in range(2000):
@@ -728,7 +737,7 @@ class WaitTest(unittest.TestCase):
         self.assertEqual((status, out), (0, 'False False True\n'), err[-2000:])
         self.assertEqual(err.count('would wait for forever'), 2, err[-2000:])
 
-    @unittest.skipIf('libtsan' in os.environ.get('LD_PRELOAD', ''),
+    @unittest.skipIf(UNDER_TSAN,
                      'ThreadSanitizer cannot start threads in the fork child of a '
                      'multi-threaded process (it dies there)')
     def test_await_in_a_fork_child(self):
@@ -755,7 +764,7 @@ class WaitTest(unittest.TestCase):
         status, out, err = run_script(script, timeout=60)
         self.assertEqual((status, out), (0, 'parent True\nchild True\n'), err)
 
-    @unittest.skipIf('libtsan' in os.environ.get('LD_PRELOAD', ''),
+    @unittest.skipIf(UNDER_TSAN,
                      'ThreadSanitizer dies when a fork child of a multi-threaded process starts a thread')
     def test_fork_child_of_a_worker_exits_after_an_await(self):
         """Kind of 10b/03: a child forked by a worker ends when its only
@@ -798,22 +807,14 @@ class WaitTest(unittest.TestCase):
             for i in range(n):
                 self.assertIs(await box[0].wait_async(Gio.Cancellable() if cancellable else None), True)
 
-        def rss():
-            with open('/proc/self/status') as status:
-                for line in status:
-                    if line.startswith('VmRSS:'):
-                        return int(line.split()[1]) * 1024
-
-        # A sanitizer's allocator keeps freed memory in quarantine (ASan) or
-        # shadows it (TSan): RSS says nothing there, the awaits still run.
-        sanitized = any(lib in os.environ.get('LD_PRELOAD', '') for lib in ('libasan', 'libtsan'))
+        # Under a sanitizer RSS says nothing: the awaits still run.
         for cancellable in (False, True):
             asyncio.run(awaits(2000, cancellable))
             gc.collect()
             before = rss()
             asyncio.run(awaits(20000, cancellable))
             gc.collect()
-            if not sanitized:
+            if not SANITIZED:
                 self.assertLess((rss() - before) / 20000, 50, 'bytes per await')
 
     def test_await_cancelled_by_the_cancellable(self):
